@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './tensor/index';
+export * from './random/index';
+export * from './schedulers/index';
+export * from './backend/index';
