@@ -4,3 +4,4 @@ export * from './random/index';
 export * from './schedulers/index';
 export * from './backend/index';
 export * from './guidance/index';
+export * from './refine/index';

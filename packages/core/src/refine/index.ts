@@ -1,0 +1,2 @@
+export * from './msd';
+export { trajectoryJacobianScale } from './trajectory-jacobian';
