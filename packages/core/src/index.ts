@@ -5,3 +5,5 @@ export * from './schedulers/index';
 export * from './backend/index';
 export * from './guidance/index';
 export * from './refine/index';
+export * from './text/index';
+export * from './pipelines/index';

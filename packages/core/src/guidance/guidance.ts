@@ -21,6 +21,9 @@ export interface Guidance {
   readonly name: string;
   /** Passes needed at this step; always includes 'cond'. Fewer passes outside a guidance interval. */
   passes(ctx: GuidanceContext): readonly GuidancePass[];
-  /** Combines the per-pass outputs into the one output the scheduler steps with. */
+  /**
+   * Combines the per-pass outputs into the one output the scheduler steps with. Returns a new
+   * tensor the caller owns; the outputs stay the caller's to dispose.
+   */
   combine(outputs: PassOutputs, ctx: GuidanceContext): Tensor;
 }

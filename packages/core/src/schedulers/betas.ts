@@ -12,6 +12,22 @@ export function linspace(start: number, end: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => (i === n - 1 ? end : start + i * step));
 }
 
+/**
+ * torch.linspace in float32 as its current CPU kernel computes it: step = (end − start)/(n − 1)
+ * in float32, the first half counted up from start and the second half down from end, each
+ * value a fused multiply-add rounded once to float32 (here: exact in float64, then rounded).
+ * Betas from float64 linspace differ in the last bit often enough to miss published vectors;
+ * older torch builds (a vectorized kernel) differ from this in a few last bits too.
+ */
+export function linspaceFloat32(start: number, end: number, n: number): Float32Array {
+  const s = F(start);
+  const e = F(end);
+  if (n === 1) return Float32Array.of(s);
+  const step = F(F(e - s) / (n - 1));
+  const half = Math.floor(n / 2);
+  return Float32Array.from({ length: n }, (_, i) => (i < half ? s + step * i : e - step * (n - 1 - i)));
+}
+
 export interface NoiseScheduleConfig {
   numTrainTimesteps: number;
   betaStart: number;
@@ -27,13 +43,10 @@ export function makeBetas(config: NoiseScheduleConfig): Float32Array {
   if (config.trainedBetas) return Float32Array.from(config.trainedBetas);
   switch (config.betaSchedule) {
     case 'linear':
-      return Float32Array.from(linspace(config.betaStart, config.betaEnd, n));
+      return linspaceFloat32(config.betaStart, config.betaEnd, n);
     case 'scaled_linear':
       // linspace of square roots in float32, then squared (torch float32 ops).
-      return Float32Array.from(
-        Float32Array.from(linspace(Math.sqrt(config.betaStart), Math.sqrt(config.betaEnd), n)),
-        (v) => F(v * v),
-      );
+      return linspaceFloat32(Math.sqrt(config.betaStart), Math.sqrt(config.betaEnd), n).map((v) => F(v * v));
     case 'squaredcos_cap_v2': {
       const f = (t: number) => Math.cos(((t + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
       return Float32Array.from({ length: n }, (_, i) => Math.min(1 - f((i + 1) / n) / f(i / n), 0.999));
@@ -43,12 +56,15 @@ export function makeBetas(config: NoiseScheduleConfig): Float32Array {
   }
 }
 
-/** Cumulative product of (1 − beta), each partial product rounded to float32 as torch.cumprod does. */
+/**
+ * Cumulative product of (1 − beta) as torch.cumprod computes it on the CPU: the running
+ * product is kept in float64 and only each stored entry is rounded to float32.
+ */
 export function cumprodAlphas(betas: Float32Array): Float32Array {
   const out = new Float32Array(betas.length);
   let acc = 1;
   for (let i = 0; i < betas.length; i++) {
-    acc = F(acc * F(1 - (betas[i] as number)));
+    acc *= F(1 - (betas[i] as number));
     out[i] = acc;
   }
   return out;

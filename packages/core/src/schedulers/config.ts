@@ -4,7 +4,7 @@ import { InvalidConfigError } from '../errors';
 export type KeySpec =
   | { type: 'number'; integer?: boolean; min?: number; max?: number; nullable?: boolean }
   | { type: 'boolean' }
-  | { type: 'enum'; values: readonly string[] }
+  | { type: 'enum'; values: readonly string[]; nullable?: boolean }
   | { type: 'numberArray'; nullable?: boolean }
   | { type: 'string'; nullable?: boolean };
 
@@ -69,6 +69,7 @@ function validate(key: string, value: unknown, spec: KeySpec, source: string): u
     case 'boolean':
       return typeof value === 'boolean' ? value : fail('true or false');
     case 'enum':
+      if (value === null && spec.nullable) return null;
       return typeof value === 'string' && spec.values.includes(value)
         ? value
         : fail(`one of ${spec.values.map((v) => `"${v}"`).join(', ')}`);

@@ -1,5 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
-import { DDIMScheduler, InvalidConfigError, randn, tensor } from '../index';
+import { InvalidConfigError } from '../errors';
+import { randn } from '../random/index';
+import { tensor } from '../tensor/index';
+import { DDIMScheduler } from './ddim';
+import { dummyLoop, expectVector } from './test-loop';
 import { dummyModel, dummyNoise, dummySample, meanAbs, sumAbs } from './test-vectors';
 
 const SD_CONFIG = {
@@ -39,6 +43,31 @@ describe('DDIMScheduler: published vectors', () => {
     const x = await fullLoop({ clip_sample: true, prediction_type: 'v_prediction' });
     expect(Math.abs((await sumAbs(x)) - 52.5302)).toBeLessThan(1e-2);
     expect(Math.abs((await meanAbs(x)) - 0.0684)).toBeLessThan(1e-3);
+  });
+});
+
+describe('DDIMScheduler: more published vectors', () => {
+  const ddim = (overrides: Record<string, unknown> = {}) => {
+    const s = DDIMScheduler.fromConfig({ clip_sample: true, ...overrides });
+    s.setTimesteps(10);
+    return s;
+  };
+
+  it('set_alpha_to_one true / false (first alpha 0.99)', async () => {
+    await expectVector(await dummyLoop(ddim({ set_alpha_to_one: true, beta_start: 0.01 })), {
+      sum: 149.8295,
+      mean: 0.1951,
+    });
+    await expectVector(await dummyLoop(ddim({ set_alpha_to_one: false, beta_start: 0.01 })), {
+      sum: 149.0784,
+      mean: 0.1941,
+    });
+  });
+
+  it('last two steps from the noised sample', async () => {
+    const s = ddim();
+    const x = await dummyLoop(s, { timesteps: s.timesteps.slice(8), addNoise: true });
+    await expectVector(x, { sum: 354.5418, mean: 0.4616 });
   });
 });
 

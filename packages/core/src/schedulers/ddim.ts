@@ -1,95 +1,65 @@
-import { InvalidArgumentError, UnsupportedOptionError } from '../errors';
-import { Generator } from '../random/generator';
-import { type Tensor, clip, disposeAll, linearCombination } from '../tensor/index';
-import { BETA_SCHEDULES, type BetaSchedule, makeAlphasCumprod } from './betas';
-import { type KeySpec, type ParseConfigOptions, parseConfig, toSnakeConfig } from './config';
+import type { Tensor } from '../tensor/index';
+import { AlphaScheduler } from './alpha-scheduler';
+import type { NoiseScheduleConfig } from './betas';
+import { type ParseConfigOptions, parseConfig } from './config';
+import { DefaultNoiseStream, addScaledNoise, noiseLike } from './noise';
 import { predictionCoefficients } from './prediction';
+import { assertX0NotClipped, mixCoefficients, predictionStep } from './prediction-step';
+import type { LinearStepForm, PredictionType, Scheduler, StepOptions, StepOutput } from './scheduler';
 import {
-  type LinearStepForm,
-  PREDICTION_TYPES,
-  type PredictionType,
-  type Scheduler,
-  type StepOptions,
-  type StepOutput,
-} from './scheduler';
-import { TIMESTEP_SPACINGS, type TimestepSpacing, spacedTimesteps } from './spacing';
-import { dynamicThreshold } from './thresholding';
+  CLIP_SAMPLE_KEYS,
+  type ClipSampleConfig,
+  type KeySpecs,
+  NOISE_SCHEDULE_DEFAULTS,
+  NOISE_SCHEDULE_KEYS,
+  PREDICTION_TYPE_KEY,
+  THRESHOLDING_DEFAULTS,
+  THRESHOLDING_KEYS,
+  type ThresholdingConfig,
+  TIMESTEP_KEYS,
+  type TimestepConfig,
+} from './shared-config';
 
 const F = Math.fround;
 
-export interface DDIMSchedulerConfig {
-  numTrainTimesteps: number;
-  betaStart: number;
-  betaEnd: number;
-  betaSchedule: BetaSchedule;
-  trainedBetas: number[] | null;
-  clipSample: boolean;
+export interface DDIMSchedulerConfig
+  extends NoiseScheduleConfig,
+    TimestepConfig,
+    ThresholdingConfig,
+    ClipSampleConfig {
   setAlphaToOne: boolean;
-  stepsOffset: number;
   predictionType: PredictionType;
-  thresholding: boolean;
-  dynamicThresholdingRatio: number;
-  clipSampleRange: number;
-  sampleMaxValue: number;
-  timestepSpacing: TimestepSpacing;
-  rescaleBetasZeroSnr: boolean;
 }
 
 export const DDIM_DEFAULTS: DDIMSchedulerConfig = {
-  numTrainTimesteps: 1000,
-  betaStart: 0.0001,
-  betaEnd: 0.02,
-  betaSchedule: 'linear',
-  trainedBetas: null,
+  ...NOISE_SCHEDULE_DEFAULTS,
+  ...THRESHOLDING_DEFAULTS,
   clipSample: true,
+  clipSampleRange: 1.0,
   setAlphaToOne: true,
   stepsOffset: 0,
   predictionType: 'epsilon',
-  thresholding: false,
-  dynamicThresholdingRatio: 0.995,
-  clipSampleRange: 1.0,
-  sampleMaxValue: 1.0,
   timestepSpacing: 'leading',
-  rescaleBetasZeroSnr: false,
 };
 
-export const DDIM_KEYS: { [K in keyof DDIMSchedulerConfig]: KeySpec } = {
-  numTrainTimesteps: { type: 'number', integer: true, min: 1 },
-  betaStart: { type: 'number', min: 0, max: 1 },
-  betaEnd: { type: 'number', min: 0, max: 1 },
-  betaSchedule: { type: 'enum', values: BETA_SCHEDULES },
-  trainedBetas: { type: 'numberArray', nullable: true },
-  clipSample: { type: 'boolean' },
+export const DDIM_KEYS: KeySpecs<DDIMSchedulerConfig> = {
+  ...NOISE_SCHEDULE_KEYS,
+  ...TIMESTEP_KEYS,
+  ...THRESHOLDING_KEYS,
+  ...CLIP_SAMPLE_KEYS,
   setAlphaToOne: { type: 'boolean' },
-  stepsOffset: { type: 'number', integer: true, min: 0 },
-  predictionType: { type: 'enum', values: PREDICTION_TYPES },
-  thresholding: { type: 'boolean' },
-  dynamicThresholdingRatio: { type: 'number', min: 0, max: 1 },
-  clipSampleRange: { type: 'number', min: 0 },
-  sampleMaxValue: { type: 'number', min: 0 },
-  timestepSpacing: { type: 'enum', values: TIMESTEP_SPACINGS },
-  rescaleBetasZeroSnr: { type: 'boolean' },
+  predictionType: PREDICTION_TYPE_KEY,
 };
 
 /** Denoising Diffusion Implicit Models (Song et al. 2021), with diffusers' semantics. */
-export class DDIMScheduler implements Scheduler {
+export class DDIMScheduler extends AlphaScheduler<DDIMSchedulerConfig> implements Scheduler {
   readonly className: string = 'DDIMScheduler';
-  readonly config: Readonly<DDIMSchedulerConfig>;
-  readonly alphasCumprod: Float32Array;
   readonly finalAlphaCumprod: number;
-  readonly initNoiseSigma = 1;
-  readonly order = 1;
-  timesteps: number[] = [];
-  numInferenceSteps = 0;
+  readonly #noise = new DefaultNoiseStream();
 
   constructor(config: Partial<DDIMSchedulerConfig> = {}) {
-    this.config = { ...DDIM_DEFAULTS, ...config };
-    this.alphasCumprod = makeAlphasCumprod(this.config);
+    super({ ...DDIM_DEFAULTS, ...config });
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1 : (this.alphasCumprod[0] as number);
-    this.timesteps = Array.from(
-      { length: this.config.numTrainTimesteps },
-      (_, i) => this.config.numTrainTimesteps - 1 - i,
-    );
   }
 
   /** Reads diffusers' `scheduler_config.json` (snake_case) as is. */
@@ -99,49 +69,14 @@ export class DDIMScheduler implements Scheduler {
     );
   }
 
-  get numTrainTimesteps(): number {
-    return this.config.numTrainTimesteps;
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    const { timestepSpacing, numTrainTimesteps, stepsOffset } = this.config;
-    this.timesteps = spacedTimesteps(timestepSpacing, numInferenceSteps, numTrainTimesteps, stepsOffset);
-    this.numInferenceSteps = numInferenceSteps;
-  }
-
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
-  }
-
-  alphaAt(timestep: number): number {
-    if (timestep < 0) return this.finalAlphaCumprod;
-    const a = this.alphasCumprod[timestep];
-    if (a === undefined || !Number.isInteger(timestep)) {
-      throw new InvalidArgumentError(
-        `timestep must be an integer in [0, ${this.config.numTrainTimesteps - 1}], got ${timestep}`,
-      );
-    }
-    return a;
-  }
-
-  addNoise(originalSamples: Tensor, noise: Tensor, timestep: number): Tensor {
-    const a = this.alphaAt(timestep);
-    return linearCombination([
-      [F(Math.sqrt(a)), originalSamples],
-      [F(Math.sqrt(F(1 - a))), noise],
-    ]);
+  protected override alphaBeforeStart(): number {
+    return this.finalAlphaCumprod;
   }
 
   /** DDIM always steps back by N div n, whatever the spacing. */
   previousTimestep(timestep: number): number {
-    this.#assertTimesteps();
+    this.assertTimesteps();
     return timestep - Math.floor(this.config.numTrainTimesteps / this.numInferenceSteps);
-  }
-
-  #assertTimesteps(): void {
-    if (this.numInferenceSteps === 0) {
-      throw new InvalidArgumentError(`${this.className}: call setTimesteps(numInferenceSteps) before step()`);
-    }
   }
 
   /** The step's scalars: x_prev = √a_prev·x0 + dir·ε (+ std·z). */
@@ -158,71 +93,22 @@ export class DDIMScheduler implements Scheduler {
     const eta = options.eta ?? 0;
     const { a, sqrtAPrev, dir, std } = this.#coefficients(timestep, eta);
     const p = predictionCoefficients(this.config.predictionType, a);
-    let x0 = linearCombination([
-      [p.x0x, sample],
-      [p.x0o, modelOutput],
-    ]);
-    let prevSample: Tensor;
-    const clipping = this.config.thresholding || this.config.clipSample;
-    if (!clipping) {
-      prevSample = linearCombination([
-        [sqrtAPrev * p.x0x + dir * p.ex, sample],
-        [sqrtAPrev * p.x0o + dir * p.eo, modelOutput],
-      ]);
-    } else {
-      const raw = x0;
-      x0 = this.config.thresholding
-        ? dynamicThreshold(raw, this.config.dynamicThresholdingRatio, this.config.sampleMaxValue)
-        : clip(raw, -this.config.clipSampleRange, this.config.clipSampleRange);
-      raw.dispose();
-      const eps = linearCombination([
-        [p.ex, sample],
-        [p.eo, modelOutput],
-      ]);
-      prevSample = linearCombination([
-        [sqrtAPrev, x0],
-        [dir, eps],
-      ]);
-      eps.dispose();
-    }
+    const out = predictionStep(modelOutput, sample, p, { x0: sqrtAPrev, eps: dir, sample: 0 }, this.config);
     if (eta > 0 && std > 0) {
-      const noise = (options.generator ?? this.#defaultGenerator()).randn(
-        modelOutput.shape,
-        modelOutput.backend,
-      );
-      const noisy = linearCombination([
-        [1, prevSample],
-        [std, noise],
-      ]);
-      disposeAll(noise, prevSample);
-      prevSample = noisy;
+      const noise = noiseLike(modelOutput, this.#noise.pick(options.generator));
+      out.prevSample = addScaledNoise(out.prevSample, std, noise);
     }
-    return { prevSample, predOriginalSample: x0 };
-  }
-
-  #generator: Generator | undefined;
-  /** Without a generator, noise comes from one stream per scheduler (torch's global RNG analogue). */
-  #defaultGenerator(): Generator {
-    this.#generator ??= new Generator(0);
-    return this.#generator;
+    return out;
   }
 
   linearForm(timestep: number, options: { eta?: number } = {}): LinearStepForm {
-    if (this.config.clipSample || this.config.thresholding) {
-      throw new UnsupportedOptionError('clip_sample/thresholding', true, [false], {
-        context: `${this.className}.linearForm: clipping x0 makes the step non-linear`,
-      });
-    }
+    assertX0NotClipped(this.config, this.className);
     const { a, sqrtAPrev, dir, std } = this.#coefficients(timestep, options.eta ?? 0);
     const p = predictionCoefficients(this.config.predictionType, a);
-    return { sample: sqrtAPrev * p.x0x + dir * p.ex, output: sqrtAPrev * p.x0o + dir * p.eo, noise: std };
+    return { ...mixCoefficients(p, { x0: sqrtAPrev, eps: dir, sample: 0 }), noise: std };
   }
 
   clone(): DDIMScheduler {
     return new DDIMScheduler(this.config);
-  }
-
-  toConfig(): Record<string, unknown> {
-    return toSnakeConfig(this.className, this.config);
   }
 }

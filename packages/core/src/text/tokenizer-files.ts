@@ -1,0 +1,115 @@
+import { ModelLoadError } from '../errors';
+
+/** Reads one file of a tokenizer folder by name; resolves to null (or undefined) when it does not exist. */
+export type TokenizerFileReader = (fileName: string) => Promise<string | null | undefined>;
+
+/**
+ * Where a tokenizer folder lives: a directory path (Node), a URL (`file:` in Node, `http(s):`
+ * anywhere fetch exists), a reader function, or the files' contents by name.
+ */
+export type TokenizerSource = string | URL | TokenizerFileReader | Readonly<Record<string, string>>;
+
+/** A tokenizer folder opened for reading: its files by name, and a location for messages. */
+export interface TokenizerFolder {
+  /** How the folder is named in error messages, e.g. "/models/sd21/tokenizer". */
+  readonly location: string;
+  /** The location of one file in it, for error messages. */
+  pathOf(fileName: string): string;
+  /** The file's text, or null when the folder has no such file. */
+  read(fileName: string): Promise<string | null>;
+}
+
+function joinPath(dir: string, name: string): string {
+  if (dir === '') return name;
+  return dir.endsWith('/') || dir.endsWith('\\') ? `${dir}${name}` : `${dir}/${name}`;
+}
+
+// A computed specifier keeps browser bundlers from resolving a Node built-in that browsers never reach.
+const NODE_FS = ['node', 'fs/promises'].join(':');
+
+interface NodeFs {
+  readFile(path: string | URL, encoding: 'utf8'): Promise<string>;
+}
+
+async function readNodeFile(path: string | URL, shown: string): Promise<string | null> {
+  let fs: NodeFs;
+  try {
+    fs = (await import(/* @vite-ignore */ NODE_FS)) as NodeFs;
+  } catch (error) {
+    throw new ModelLoadError(
+      shown,
+      'reading a tokenizer folder from a path needs Node.js file access; in a browser pass a URL, a reader function, or the file contents',
+      { cause: error },
+    );
+  }
+  try {
+    return await fs.readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new ModelLoadError(shown, `the file exists but cannot be read (${String(code ?? error)})`, {
+      cause: error,
+    });
+  }
+}
+
+async function fetchFile(url: URL): Promise<string | null> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new ModelLoadError(url.href, 'the request failed', { cause: error });
+  }
+  if (response.status === 404) return null;
+  if (!response.ok) {
+    throw new ModelLoadError(url.href, `expected HTTP 200, got ${response.status} ${response.statusText}`);
+  }
+  return response.text();
+}
+
+function urlFolder(base: URL, subfolder: string): TokenizerFolder {
+  const dir = new URL(base.href.endsWith('/') ? base.href : `${base.href}/`);
+  const folder = subfolder === '' ? dir : new URL(subfolder.endsWith('/') ? subfolder : `${subfolder}/`, dir);
+  const fileUrl = (name: string) => new URL(name, folder);
+  return {
+    location: folder.href,
+    pathOf: (name) => fileUrl(name).href,
+    read: (name) => {
+      const url = fileUrl(name);
+      return url.protocol === 'file:' ? readNodeFile(url, url.href) : fetchFile(url);
+    },
+  };
+}
+
+/**
+ * Opens a tokenizer folder. `subfolder` mirrors diffusers' `subfolder="tokenizer"` for a pipeline
+ * root; file names are always relative to the resulting folder.
+ */
+export function openTokenizerFolder(source: TokenizerSource, subfolder = ''): TokenizerFolder {
+  if (source instanceof URL) return urlFolder(source, subfolder);
+  if (typeof source === 'string') {
+    if (/^(https?|file):\/\//i.test(source)) return urlFolder(new URL(source), subfolder);
+    const dir = subfolder === '' ? source : joinPath(source, subfolder);
+    return {
+      location: dir,
+      pathOf: (name) => joinPath(dir, name),
+      read: (name) => readNodeFile(joinPath(dir, name), joinPath(dir, name)),
+    };
+  }
+  const prefix = subfolder === '' ? '' : subfolder.endsWith('/') ? subfolder : `${subfolder}/`;
+  if (typeof source === 'function') {
+    return {
+      location: prefix === '' ? '<reader>' : `<reader>/${subfolder}`,
+      pathOf: (name) => `${prefix}${name}`,
+      read: async (name) => (await source(`${prefix}${name}`)) ?? null,
+    };
+  }
+  return {
+    location: prefix === '' ? '<in-memory files>' : `<in-memory files>/${subfolder}`,
+    pathOf: (name) => `${prefix}${name}`,
+    read: async (name) => {
+      const key = `${prefix}${name}`;
+      return Object.hasOwn(source, key) ? (source[key] ?? null) : null;
+    },
+  };
+}

@@ -1,0 +1,158 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { Generator } from '@noiserefine/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DdimLoopOptions, runDdimLoop } from './browser-test/ddim-loop';
+import { scalarTimestepDenoiser } from './browser-test/denoiser';
+import { onnxruntimeWeb } from './index';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const here = dirname(fileURLToPath(import.meta.url));
+// onnxruntime-web's wasm binaries and their loaders, served to the page under /ort/.
+const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+const LOOP: DdimLoopOptions = { steps: 8, seed: 1234, shape: [1, 4, 16, 16] };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.onnx': 'application/octet-stream',
+};
+
+interface PageApi {
+  noiserefineTest: {
+    runInPage(
+      url: string,
+      options: DdimLoopOptions,
+      providers: string[],
+    ): Promise<{ latent: number[]; executionProviders: string[]; warnings: string[] }>;
+    loadError(url: string): Promise<{ name: string; message: string }>;
+  };
+}
+
+async function bundlePage(): Promise<string> {
+  const result = await build({
+    entryPoints: [join(here, 'browser-test', 'page.ts')],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+function serve(files: Record<string, Uint8Array | string>): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    const requested = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requested === '/' ? '/index.html' : requested;
+    let body: Uint8Array | string | undefined = files[path];
+    if (body === undefined && path.startsWith('/ort/') && !path.includes('..')) {
+      body = await readFile(join(ortDist, path.slice('/ort/'.length))).catch(() => undefined);
+    }
+    if (body === undefined) {
+      res.writeHead(404, 'Not Found').end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' });
+    res.end(body);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs((a[i] as number) - (b[i] as number)));
+  return max;
+}
+
+describe.skipIf(!hasChromium)(
+  hasChromium
+    ? 'onnxruntime-web in headless Chromium'
+    : `onnxruntime-web in headless Chromium (skipped: ${CHROMIUM} is absent)`,
+  () => {
+    const model = scalarTimestepDenoiser(3);
+    let server: Server;
+    let browser: Browser;
+    let page: Page;
+    let base: string;
+
+    beforeAll(async () => {
+      server = await serve({
+        '/index.html': '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>',
+        '/page.js': await bundlePage(),
+        '/model.onnx': model,
+      });
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      page = await browser.newPage();
+      await page.goto(`${base}/`);
+      await page.waitForFunction(() => 'noiserefineTest' in globalThis);
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    });
+
+    it('runs a DDIM loop on wasm that matches the same loop in Node', async () => {
+      const inPage = await page.evaluate(
+        ([url, options]) =>
+          (globalThis as unknown as PageApi).noiserefineTest.runInPage(url, options, ['wasm']),
+        [`${base}/model.onnx`, LOOP] as const,
+      );
+      expect(inPage.executionProviders).toEqual(['wasm']);
+      expect(inPage.warnings).toEqual([]);
+      const inNode = await runDdimLoop(onnxruntimeWeb(), model, LOOP);
+      const diff = maxAbsDiff(inPage.latent, inNode.latent);
+      expect(diff).toBeLessThan(1e-5);
+      // The loop moved the latent away from its initial noise.
+      const noise = new Generator(LOOP.seed).randnValues(inPage.latent.length);
+      expect(maxAbsDiff(inPage.latent, noise)).toBeGreaterThan(0.1);
+    });
+
+    it('falls back from WebGPU to wasm with a warning when the page has no GPU', async () => {
+      const inPage = await page.evaluate(
+        ([url, options]) =>
+          (globalThis as unknown as PageApi).noiserefineTest.runInPage(url, options, ['webgpu']),
+        [`${base}/model.onnx`, { ...LOOP, steps: 2 }] as const,
+      );
+      expect(inPage.executionProviders).toEqual(['wasm']);
+      expect(inPage.warnings).toHaveLength(1);
+      expect(inPage.warnings[0]).toMatch(
+        /^onnxruntime-web: execution provider "webgpu" unavailable, falling back to "wasm"/,
+      );
+    });
+
+    it('names a model URL the server does not have', async () => {
+      const url = `${base}/missing.onnx`;
+      const error = await page.evaluate(
+        (u) => (globalThis as unknown as PageApi).noiserefineTest.loadError(u),
+        url,
+      );
+      expect(error).toEqual({
+        name: 'ModelLoadError',
+        message: `cannot load model "${url}": HTTP 404 Not Found`,
+      });
+    });
+  },
+);
