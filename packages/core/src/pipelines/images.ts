@@ -32,7 +32,11 @@ export async function tensorToImages(images: Tensor): Promise<RgbImage[]> {
 }
 
 /** Decodes latents with a VAE decoder (`latent_sample` → `sample`), dividing by the scaling factor first. */
-export async function decodeLatents(vaeDecoder: Model, latents: Tensor, scalingFactor: number): Promise<RgbImage[]> {
+export async function decodeLatents(
+  vaeDecoder: Model,
+  latents: Tensor,
+  scalingFactor: number,
+): Promise<RgbImage[]> {
   const scaled = scale(latents, 1 / scalingFactor);
   const { sample } = await vaeDecoder.run({ latent_sample: scaled }, { outputs: ['sample'] });
   const images = await tensorToImages(sample as Tensor);

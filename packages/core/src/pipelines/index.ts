@@ -1,6 +1,10 @@
 export { DiffusionPipeline, type AnyPipeline } from './diffusion-pipeline';
 export { SiTPipeline, type SiTGenerateOptions, type SiTTransformerConfig } from './sit-pipeline';
-export { StableDiffusionPipeline, type TextToImageOptions, type LatentGeometry } from './stable-diffusion-pipeline';
+export {
+  StableDiffusionPipeline,
+  type TextToImageOptions,
+  type LatentGeometry,
+} from './stable-diffusion-pipeline';
 export { StableDiffusionXLPipeline, type SDXLGenerateOptions } from './stable-diffusion-xl-pipeline';
 export type { CommonGenerateOptions, GenerateResult, PipelineLoadOptions } from './pipeline-common';
 export { type RgbImage, decodeLatents, tensorToImages } from './images';

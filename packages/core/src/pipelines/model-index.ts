@@ -13,7 +13,10 @@ export async function readModelIndex(folder: ModelFolder): Promise<ModelIndex> {
   const raw = await folder.readJson('model_index.json');
   const className = raw._class_name;
   if (typeof className !== 'string') {
-    throw new ModelLoadError(folder.resolve('model_index.json'), 'expected a "_class_name" string naming the pipeline');
+    throw new ModelLoadError(
+      folder.resolve('model_index.json'),
+      'expected a "_class_name" string naming the pipeline',
+    );
   }
   const components: ModelIndex['components'] = {};
   for (const [key, value] of Object.entries(raw)) {

@@ -32,7 +32,8 @@ export function pickOutput(model: Model, candidates: readonly string[], what: st
 
 export function inputInfo(model: Model, name: string): ValueInfo {
   const info = model.inputs.find((i) => i.name === name);
-  if (!info) throw new ModelSignatureError(`model has no input "${name}"; it has ${describeValues(model.inputs)}`);
+  if (!info)
+    throw new ModelSignatureError(`model has no input "${name}"; it has ${describeValues(model.inputs)}`);
   return info;
 }
 
@@ -63,7 +64,8 @@ export function scalarFeed(info: ValueInfo, value: number, batch: number): HostT
 
 /** Integer ids (token ids, class labels) in the dtype the model declares (int64 or int32). */
 export function idsFeed(info: ValueInfo, ids: readonly number[], shape: readonly number[]): HostTensor {
-  if (info.dtype === 'int64') return { dtype: 'int64', data: BigInt64Array.from(ids, (v) => BigInt(v)), shape };
+  if (info.dtype === 'int64')
+    return { dtype: 'int64', data: BigInt64Array.from(ids, (v) => BigInt(v)), shape };
   if (info.dtype === 'int32') return { dtype: 'int32', data: Int32Array.from(ids), shape };
   throw new ModelSignatureError(`input "${info.name}" has dtype ${info.dtype}; expected int64 or int32 ids`);
 }

@@ -39,15 +39,29 @@ function concatFeeds(parts: readonly (Tensor | HostTensor)[]): Tensor | HostTens
     offset += p.data.length;
   }
   const batch = host.reduce((n, p) => n + (p.shape[0] ?? 1), 0);
-  return { dtype: first.dtype, data: data as unknown as HostTensor['data'], shape: [batch, ...first.shape.slice(1)] };
+  return {
+    dtype: first.dtype,
+    data: data as unknown as HostTensor['data'],
+    shape: [batch, ...first.shape.slice(1)],
+  };
 }
 
-async function runBatch(spec: DenoiserSpec, model: Model, x: Tensor, t: number, passes: readonly GuidancePass[]) {
+async function runBatch(
+  spec: DenoiserSpec,
+  model: Model,
+  x: Tensor,
+  t: number,
+  passes: readonly GuidancePass[],
+) {
   const sample = stackPasses(passes, x);
   const batch = sample.shape[0] as number;
   const feeds: ModelFeeds = {
     [spec.sampleInput]: sample,
-    [spec.timestepInput]: scalarFeed(inputInfo(model, spec.timestepInput), spec.timestepValue?.(t) ?? t, batch),
+    [spec.timestepInput]: scalarFeed(
+      inputInfo(model, spec.timestepInput),
+      spec.timestepValue?.(t) ?? t,
+      batch,
+    ),
   };
   const perPass = passes.map((p) => spec.conditioning(p));
   for (const name of Object.keys(perPass[0] ?? {})) {
@@ -76,7 +90,10 @@ export async function runPasses(
   const outputs: Partial<Record<GuidancePass, Tensor>> = {};
   if (main.length > 0) {
     const batched = await runBatch(spec, spec.model, x, timestep, main);
-    Object.assign(outputs, main.length === 1 ? { [main[0] as GuidancePass]: batched } : splitPasses(batched, main));
+    Object.assign(
+      outputs,
+      main.length === 1 ? { [main[0] as GuidancePass]: batched } : splitPasses(batched, main),
+    );
     if (main.length > 1) batched.dispose();
   }
   if (passes.includes('perturbed')) {
@@ -86,9 +103,13 @@ export async function runPasses(
       );
     }
     const cond = spec.conditioning;
-    outputs.perturbed = await runBatch({ ...spec, conditioning: () => cond('cond') }, spec.perturbedModel, x, timestep, [
-      'cond',
-    ]);
+    outputs.perturbed = await runBatch(
+      { ...spec, conditioning: () => cond('cond') },
+      spec.perturbedModel,
+      x,
+      timestep,
+      ['cond'],
+    );
   }
   return outputs as PassOutputs;
 }

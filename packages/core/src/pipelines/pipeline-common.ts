@@ -48,7 +48,11 @@ export interface GenerateResult {
 }
 
 /** Loads `<component>/model.onnx`, with `model.onnx_data` as external data when the folder has it. */
-export async function loadComponent(backend: Backend, folder: ModelFolder, component: string): Promise<Model> {
+export async function loadComponent(
+  backend: Backend,
+  folder: ModelFolder,
+  component: string,
+): Promise<Model> {
   const modelPath = folder.resolve(`${component}/model.onnx`);
   const source: ModelSource = (await folder.has(`${component}/model.onnx_data`))
     ? {
@@ -66,7 +70,11 @@ export async function loadComponent(backend: Backend, folder: ModelFolder, compo
 export const resolvePipelineBackend = (spec: BackendSpec): Promise<Backend> => resolveBackend(spec);
 
 /** CFG at the given scale unless the caller passed a guidance object. */
-export function resolveGuidance(options: CommonGenerateOptions, defaultScale: number, channels?: number): Guidance {
+export function resolveGuidance(
+  options: CommonGenerateOptions,
+  defaultScale: number,
+  channels?: number,
+): Guidance {
   if (options.guidance) return options.guidance;
   return classifierFreeGuidance({ guidanceScale: options.guidanceScale ?? defaultScale, channels });
 }

@@ -12,7 +12,11 @@ export interface ProgressEvent {
   timestep: number;
 }
 
-export type DenoisePasses = (sample: Tensor, timestep: number, passes: readonly GuidancePass[]) => Promise<PassOutputs>;
+export type DenoisePasses = (
+  sample: Tensor,
+  timestep: number,
+  passes: readonly GuidancePass[],
+) => Promise<PassOutputs>;
 
 export interface SamplingLoopOptions {
   scheduler: Scheduler;

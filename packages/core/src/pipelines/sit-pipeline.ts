@@ -54,7 +54,11 @@ export class SiTPipeline {
     readonly perturbedTransformer?: Model,
   ) {
     requireInputs(transformer, SIT_INPUTS, 'SiT transformer');
-    this.outputName = pickOutput(transformer, ['output', 'velocity', 'out', transformer.outputs[0]?.name ?? ''], 'SiT');
+    this.outputName = pickOutput(
+      transformer,
+      ['output', 'velocity', 'out', transformer.outputs[0]?.name ?? ''],
+      'SiT',
+    );
   }
 
   static async fromPretrained(dir: string, options: PipelineLoadOptions): Promise<SiTPipeline> {
@@ -104,7 +108,9 @@ export class SiTPipeline {
     const labels = typeof classLabel === 'number' ? [classLabel] : [...classLabel];
     for (const l of labels) {
       if (!Number.isInteger(l) || l < 0 || l >= this.config.numClasses) {
-        throw new InvalidArgumentError(`classLabel must be an integer in [0, ${this.config.numClasses - 1}], got ${l}`);
+        throw new InvalidArgumentError(
+          `classLabel must be an integer in [0, ${this.config.numClasses - 1}], got ${l}`,
+        );
       }
     }
     if (labels.length === 0) throw new InvalidArgumentError('classLabel: expected at least one label');
@@ -118,7 +124,11 @@ export class SiTPipeline {
     const size = this.config.inputSize;
     const shape = [labels.length, this.config.inChannels, size, size];
     const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma);
-    const guidance = resolveGuidance(options, this.config.guidanceScale, this.config.cfgChannels ?? undefined);
+    const guidance = resolveGuidance(
+      options,
+      this.config.guidanceScale,
+      this.config.cfgChannels ?? undefined,
+    );
     const spec = this.denoiserSpec(labels);
     const final = await runSamplingLoop({
       scheduler,
@@ -132,11 +142,17 @@ export class SiTPipeline {
     });
     if (final !== latents) latents.dispose();
     const images =
-      options.outputType === 'latent' ? [] : await decodeLatents(this.vaeDecoder, final, this.vaeScalingFactor);
+      options.outputType === 'latent'
+        ? []
+        : await decodeLatents(this.vaeDecoder, final, this.vaeScalingFactor);
     return { images, latents: final };
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.transformer.dispose(), this.vaeDecoder.dispose(), this.perturbedTransformer?.dispose()]);
+    await Promise.all([
+      this.transformer.dispose(),
+      this.vaeDecoder.dispose(),
+      this.perturbedTransformer?.dispose(),
+    ]);
   }
 }

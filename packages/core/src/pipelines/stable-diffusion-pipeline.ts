@@ -39,7 +39,10 @@ export interface LatentGeometry {
   scalingFactor: number;
 }
 
-export async function readLatentGeometry(folder: ModelFolder, defaultScaling: number): Promise<LatentGeometry> {
+export async function readLatentGeometry(
+  folder: ModelFolder,
+  defaultScaling: number,
+): Promise<LatentGeometry> {
   const unet = await folder.readJson('unet/config.json');
   const vae = await folder.readJson('vae_decoder/config.json');
   const blocks = Array.isArray(vae.block_out_channels) ? vae.block_out_channels.length : 4;
@@ -62,12 +65,19 @@ export function negativeList(negative: string | readonly string[] | undefined, b
   if (negative === undefined) return new Array<string>(batch).fill('');
   const list = typeof negative === 'string' ? new Array<string>(batch).fill(negative) : [...negative];
   if (list.length !== batch) {
-    throw new InvalidArgumentError(`negativePrompt: expected ${batch} prompts (one per prompt), got ${list.length}`);
+    throw new InvalidArgumentError(
+      `negativePrompt: expected ${batch} prompts (one per prompt), got ${list.length}`,
+    );
   }
   return list;
 }
 
-export function latentShape(geometry: LatentGeometry, batch: number, height?: number, width?: number): number[] {
+export function latentShape(
+  geometry: LatentGeometry,
+  batch: number,
+  height?: number,
+  width?: number,
+): number[] {
   const h = height ?? geometry.sampleSize * geometry.vaeScaleFactor;
   const w = width ?? geometry.sampleSize * geometry.vaeScaleFactor;
   if (h % geometry.vaeScaleFactor !== 0 || w % geometry.vaeScaleFactor !== 0) {
@@ -110,7 +120,15 @@ export class StableDiffusionPipeline {
       loadComponent(backend, folder, 'unet'),
       loadComponent(backend, folder, 'vae_decoder'),
     ]);
-    return new StableDiffusionPipeline(backend, tokenizer, textEncoder, unet, vaeDecoder, scheduler, geometry);
+    return new StableDiffusionPipeline(
+      backend,
+      tokenizer,
+      textEncoder,
+      unet,
+      vaeDecoder,
+      scheduler,
+      geometry,
+    );
   }
 
   /** Prompt embeddings for the cond and uncond passes, [B, 77, D] each. */

@@ -36,8 +36,14 @@ export async function encodeText(
       `text encoder: expected an output "${hiddenName}"; the model has ${describeValues(encoder.outputs)}`,
     );
   }
-  const outputs = await encoder.run({ input_ids: feed }, { outputs: pooledName ? [hiddenName, pooledName] : [hiddenName] });
-  return { hiddenStates: outputs[hiddenName] as Tensor, pooled: pooledName ? outputs[pooledName] : undefined };
+  const outputs = await encoder.run(
+    { input_ids: feed },
+    { outputs: pooledName ? [hiddenName, pooledName] : [hiddenName] },
+  );
+  return {
+    hiddenStates: outputs[hiddenName] as Tensor,
+    pooled: pooledName ? outputs[pooledName] : undefined,
+  };
 }
 
 function penultimateName(encoder: Model): string {

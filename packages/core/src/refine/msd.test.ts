@@ -34,7 +34,8 @@ describe('MSD trajectory Jacobian', () => {
     scheduler.setTimesteps(10);
     const forms = scheduler.timesteps.map((t) => scheduler.linearForm(t));
     let expected = 1;
-    for (const t of scheduler.timesteps) expected *= Math.sqrt(scheduler.alphaAt(t - 100) / scheduler.alphaAt(t));
+    for (const t of scheduler.timesteps)
+      expected *= Math.sqrt(scheduler.alphaAt(t - 100) / scheduler.alphaAt(t));
     expect(trajectoryJacobianScale(forms)).toBeCloseTo(expected, 5);
   });
 
@@ -87,6 +88,8 @@ describe('MSD loss', () => {
     const scheduler = new DDIMScheduler(sdConfig);
     const refined = randn([1, 4, 4, 4], { seed: 1 });
     const trajectory = await runStoppedTrajectory(scheduler, constantOutput(refined), refined, 2);
-    expect(() => msdLoss(refined, trajectory, tensor(new Float32Array(16), [1, 16]))).toThrow(/expected shape/);
+    expect(() => msdLoss(refined, trajectory, tensor(new Float32Array(16), [1, 16]))).toThrow(
+      /expected shape/,
+    );
   });
 });

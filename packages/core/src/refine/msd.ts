@@ -55,9 +55,11 @@ export async function runStoppedTrajectory(
  */
 export function msdSurrogate(refined: Tensor, final: Tensor, scale: number): Tensor {
   if (!shapesEqual(refined.shape, final.shape)) {
-    throw new ShapeMismatchError('MSD: the trajectory end must match the refined noise', [...refined.shape], [
-      ...final.shape,
-    ]);
+    throw new ShapeMismatchError(
+      'MSD: the trajectory end must match the refined noise',
+      [...refined.shape],
+      [...final.shape],
+    );
   }
   const offset = linearCombination([
     [1, final],
@@ -80,9 +82,11 @@ export function msdSurrogate(refined: Tensor, final: Tensor, scale: number): Ten
  */
 export function msdLoss(refined: Tensor, trajectory: TrajectoryResult, target: Tensor): Tensor {
   if (!shapesEqual(target.shape, trajectory.final.shape)) {
-    throw new ShapeMismatchError('MSD: the guided target must match the latent shape', [...trajectory.final.shape], [
-      ...target.shape,
-    ]);
+    throw new ShapeMismatchError(
+      'MSD: the guided target must match the latent shape',
+      [...trajectory.final.shape],
+      [...target.shape],
+    );
   }
   const surrogate = msdSurrogate(refined, trajectory.final, trajectory.jacobianScale);
   const diff = sub(surrogate, target);

@@ -17,7 +17,9 @@ export function trajectoryJacobianScale(forms: readonly LinearStepForm[]): numbe
       const back = k - j - 1;
       if (back < 0) {
         if (h.sample !== 0) {
-          throw new InvalidArgumentError(`step ${k} refers to history ${j + 1} steps back, before the trajectory starts`);
+          throw new InvalidArgumentError(
+            `step ${k} refers to history ${j + 1} steps back, before the trajectory starts`,
+          );
         }
         return;
       }
