@@ -221,7 +221,7 @@ function textEncoder(dim: number, layered: boolean, pooledName: string): MockMod
         last_hidden_state: hidden(1),
         [pooledName]: tensor(new Float32Array(b * dim).fill(0.5), [b, dim]),
       };
-      if (layered) [0, 1, 2].forEach((i) => (out[`hidden_states.${i}`] = hidden(i + 1)));
+      if (layered) for (const i of [0, 1, 2]) out[`hidden_states.${i}`] = hidden(i + 1);
       return out;
     },
   };
