@@ -1,2 +1,3 @@
 export * from './proto';
 export * from './builder/index';
+export * from './transforms/index';

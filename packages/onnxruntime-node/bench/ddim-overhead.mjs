@@ -8,6 +8,12 @@
  * Both loops call the same onnxruntime session (the bare one reaches it through
  * `model.session`). It runs single-threaded by default, which keeps timings
  * steady on a shared machine (--threads 0 gives onnxruntime's default pool).
+ * Wall and CPU time are both reported: on a busy machine CPU time is the
+ * steadier of the two.
+ *
+ * A second measurement isolates the adapter's fixed cost per call: Model.run
+ * against session.run on a model that does almost nothing, in interleaved
+ * blocks of calls.
  *
  *   npm run bench [-- --reps 25 --hidden 640 --threads 1]
  */
@@ -91,6 +97,35 @@ function mlpDenoiser() {
     },
   });
   return { bytes, parameters };
+}
+
+/** Almost no work (out = sample · float(timestep) · 1e-4): what remains is the cost of a call. */
+function trivialModel() {
+  const T = onnx.TensorProto.DataType;
+  const info = (name, elemType, dims) => ({
+    name,
+    type: { tensorType: { elemType, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+  });
+  return encodeModel({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'trivial',
+      node: [
+        {
+          opType: 'Cast',
+          input: ['timestep'],
+          output: ['tf'],
+          attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: T.FLOAT }],
+        },
+        { opType: 'Mul', input: ['sample', 'tf'], output: ['scaled'] },
+        { opType: 'Mul', input: ['scaled', 'k'], output: ['out_sample'] },
+      ],
+      input: [info('sample', T.FLOAT, SHAPE), info('timestep', T.INT64, [1])],
+      output: [info('out_sample', T.FLOAT, SHAPE)],
+      initializer: [{ name: 'k', dataType: T.FLOAT, dims: [1], floatData: [1e-4] }],
+    },
+  });
 }
 
 const noise = new Generator(42).randnValues(FEATURES);
@@ -189,6 +224,38 @@ for (let rep = 0; rep < REPS; rep++) {
 }
 await backend.dispose();
 
+/** CPU microseconds per call of Model.run and of session.run on the trivial model, interleaved in blocks. */
+async function callCost() {
+  const callBackend = onnxruntimeNode({ sessionOptions: SESSION_OPTIONS });
+  const callModel = await callBackend.loadModel(trivialModel());
+  const callSession = callModel.session;
+  const latent = callBackend.tensors.fromData(noise, SHAPE);
+  const calls = {
+    ours: () =>
+      callModel.run({
+        sample: latent,
+        timestep: { dtype: 'int64', data: BigInt64Array.of(500n), shape: [1] },
+      }),
+    bare: () =>
+      callSession.run({
+        sample: new ort.Tensor('float32', noise, SHAPE),
+        timestep: new ort.Tensor('int64', BigInt64Array.of(500n), [1]),
+      }),
+  };
+  const perCall = { ours: [], bare: [] };
+  for (let block = 0; block < 2 + REPS; block++) {
+    for (const side of block % 2 === 0 ? ['ours', 'bare'] : ['bare', 'ours']) {
+      const cpu0 = process.cpuUsage();
+      for (let i = 0; i < 500; i++) await calls[side]();
+      const cpu = process.cpuUsage(cpu0);
+      if (block >= 2) perCall[side].push((cpu.user + cpu.system) / 500);
+    }
+  }
+  await callBackend.dispose();
+  return { ours: median(perCall.ours), bare: median(perCall.bare) };
+}
+const call = await callCost();
+
 const pct = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(2)}%`;
 function report(kind) {
   const ours = times.ours[kind];
@@ -215,3 +282,7 @@ console.log(
 report('wall');
 report('cpu');
 console.log(`target: overhead ≤ 3%; max |Δ| of the two loops' final latents ${maxDiff.toExponential(2)}`);
+const fixed = call.ours - call.bare;
+console.log(
+  `fixed cost per call (trivial model, CPU): session.run ${call.bare.toFixed(1)} µs, Model.run ${call.ours.toFixed(1)} µs: +${fixed.toFixed(1)} µs, ${((fixed / 1000 / (median(times.bare.cpu) / STEPS)) * 100).toFixed(2)}% of one step of this denoiser`,
+);

@@ -11,7 +11,6 @@ import {
   isHostTensor,
   type ModelFeeds,
   ReferenceTensor,
-  type Tensor,
   UnsupportedCapabilityError,
   type ValueInfo,
 } from '@noiserefine/core';
@@ -28,16 +27,15 @@ export async function toOrtFeeds(
   for (const input of inputs) {
     const value = feeds[input.name];
     if (value === undefined) continue;
-    out[input.name] = isHostTensor(value)
-      ? hostToOrt(runtime, input, value)
-      : floatToOrt(runtime, input.dtype as FloatDType, await tensorValues(value), value.shape);
+    if (isHostTensor(value)) {
+      out[input.name] = hostToOrt(runtime, input, value);
+    } else {
+      // A reference tensor's live array goes as is; other backends' tensors are read back.
+      const values = value instanceof ReferenceTensor ? value.values : await value.data();
+      out[input.name] = floatToOrt(runtime, input.dtype as FloatDType, values, value.shape);
+    }
   }
   return out;
-}
-
-/** The float32 values of a core tensor: the live array of a reference tensor, else a read-back. */
-async function tensorValues(x: Tensor): Promise<Float32Array> {
-  return x instanceof ReferenceTensor ? x.values : x.data();
 }
 
 function floatToOrt(

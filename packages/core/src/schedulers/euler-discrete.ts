@@ -85,7 +85,6 @@ const ZERO_SNR_FLOOR = 2 ** -24;
 
 /** The Euler step's scalars, and its linear form x_next = sample·x + output·out + sample·churn·z. */
 interface EulerCoefficients {
-  sigma: number;
   /** σ raised by churn; σ without it. */
   sigmaHat: number;
   /** The level the model output is denoised at: diffusers uses σ̂ for epsilon but σ for v. */
@@ -182,7 +181,6 @@ export class EulerDiscreteScheduler extends SigmaSpaceScheduler implements Sched
     const d = sigmaDerivative(sigmaDenoiser(type, denoiseSigma), sigmaHat);
     const dt = F(next - sigmaHat);
     return {
-      sigma,
       sigmaHat,
       denoiseSigma,
       dt,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, UnsupportedOptionError } from '@noiserefine/core';
 import type { NodeAttributes } from '../attributes';
+import { matMul } from './linear-algebra-ops';
 import { type OpContext, type OpDefinition, required } from './op-types';
 
 /** How convolutions run: tfjs conv kernels where they apply, or patches + matrix products everywhere. */
@@ -136,7 +137,7 @@ export function conv2d(
   // [N, C, kH·kW, oH, oW] → [N, g, (C/g)·kH·kW, oH·oW]: rows ordered (c, kh, kw) like the weights.
   const cols = tf.reshape(patches(padded, [kH, kW], [outH, outW], strides, dilations), [n, group, k, outH * outW]);
   const kernels = tf.reshape(w, [1, group, m / group, k]);
-  return tf.reshape(tf.matMul(kernels, cols), [n, m, outH, outW]) as tf.Tensor4D;
+  return tf.reshape(matMul(kernels, cols), [n, m, outH, outW]) as tf.Tensor4D;
 }
 
 function addBias(y: tf.Tensor, bias: tf.Tensor | undefined): tf.Tensor {
