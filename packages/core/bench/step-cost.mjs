@@ -137,7 +137,15 @@ for (const [label, guidance] of extras) {
   });
 }
 
-const header = ['case', 'model output', 'median ms', 'min ms', 'p90 ms', 'CPU median ms', `< ${TARGET_MS} ms`];
+const header = [
+  'case',
+  'model output',
+  'median ms',
+  'min ms',
+  'p90 ms',
+  'CPU median ms',
+  `< ${TARGET_MS} ms`,
+];
 const table = rows.map((r) => [
   r.case,
   r.output,

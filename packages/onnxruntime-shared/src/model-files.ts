@@ -16,7 +16,7 @@ export function isNodeRuntime(): boolean {
 }
 
 function nodeModule<T>(name: string): Promise<T> {
-  return import(/* @vite-ignore */ `node:${name}`) as Promise<T>;
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`) as Promise<T>;
 }
 
 /** A URL when the location is one with a scheme we fetch or map to a file; paths (even "C:\\x") stay paths. */

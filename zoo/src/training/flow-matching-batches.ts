@@ -28,11 +28,23 @@ export interface FlowMatchingBatchesOptions {
 }
 
 /** Separate streams for the data order and for the per-step noise, so neither shifts the other. */
-const ORDER_STREAM = 1n;
-const STEP_STREAM = 2n;
+const ORDER_STREAM = 0;
+const STEP_STREAM = 1;
 
-function streamSeed(seed: number, stream: bigint, index: number): bigint {
-  return (BigInt(seed) << 40n) ^ (stream << 36n) ^ BigInt(index);
+/** murmur3's 32-bit finaliser: a bijection that spreads every input bit. */
+function fmix32(value: number): number {
+  let h = value >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * The 32-bit seed (the generator keeps 32 bits, as torch does) of item `index` of a stream:
+ * for a given run seed, distinct (stream, index) pairs get distinct seeds.
+ */
+function streamSeed(seed: number, stream: number, index: number): number {
+  return fmix32(((index * 2 + stream) ^ fmix32(seed)) >>> 0);
 }
 
 /**

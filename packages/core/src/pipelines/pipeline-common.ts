@@ -9,6 +9,8 @@ import { scale, shapesEqual, toBackend } from '../tensor/index';
 import type { Tensor } from '../tensor/tensor';
 import type { RgbImage } from './images';
 import type { ModelFolder } from './model-folder';
+import type { NoiseRefiner, RefinerFamily } from '../refine/refiner';
+import type { DenoiserSpec } from './pass-runner';
 import type { ProgressEvent } from './sampling-loop';
 
 export interface PipelineLoadOptions {
@@ -36,6 +38,12 @@ export interface CommonGenerateOptions {
   /** DDIM eta. */
   eta?: number;
   outputType?: 'image' | 'latent';
+  /** A NoiseRefiner: the initial noise is refined once, x̂_T = x_T + strength·g(x_T, c), before sampling. */
+  refiner?: NoiseRefiner;
+  /** Residual scale of the refiner (default 1; 0 reproduces Gaussian sampling exactly). */
+  refinerStrength?: number;
+  /** For guidance-conditioned refiners: the guidance scale to emulate. */
+  refinerGuidanceScale?: number;
   onProgress?: (event: ProgressEvent) => void;
   signal?: AbortSignal;
 }
@@ -47,23 +55,25 @@ export interface GenerateResult {
   latents: Tensor;
 }
 
-/** Loads `<component>/model.onnx`, with `model.onnx_data` as external data when the folder has it. */
+/**
+ * Loads `<component>/model.onnx` (or the folder's own `model.onnx` when component is ''),
+ * with `model.onnx_data` beside it as external data when present.
+ */
 export async function loadComponent(
   backend: Backend,
   folder: ModelFolder,
   component: string,
 ): Promise<Model> {
-  const modelPath = folder.resolve(`${component}/model.onnx`);
-  const source: ModelSource = (await folder.has(`${component}/model.onnx_data`))
+  const prefix = component === '' ? '' : `${component}/`;
+  // Let the folder produce the typed error naming a missing file.
+  if (!(await folder.has(`${prefix}model.onnx`))) await folder.readBytes(`${prefix}model.onnx`);
+  const modelPath = folder.resolve(`${prefix}model.onnx`);
+  const source: ModelSource = (await folder.has(`${prefix}model.onnx_data`))
     ? {
         model: modelPath,
-        externalData: [{ path: 'model.onnx_data', data: folder.resolve(`${component}/model.onnx_data`) }],
+        externalData: [{ path: 'model.onnx_data', data: folder.resolve(`${prefix}model.onnx_data`) }],
       }
     : modelPath;
-  if (!(await folder.has(`${component}/model.onnx`))) {
-    // Let the folder produce the typed error naming the missing file.
-    await folder.readBytes(`${component}/model.onnx`);
-  }
   return backend.loadModel(source);
 }
 
@@ -81,13 +91,15 @@ export function resolveGuidance(
 
 /**
  * Initial latents as the reference pipelines make them: N(0, I) from the seed (or the
- * caller's latents), times the scheduler's initNoiseSigma, on the backend's tensors.
+ * caller's latents), refined once when a refiner is given, then times the scheduler's
+ * initNoiseSigma, on the backend's tensors. The caller owns the result.
  */
 export async function prepareLatents(
   backend: Backend,
   shape: readonly number[],
   options: CommonGenerateOptions,
   initNoiseSigma: number,
+  refining?: { family: RefinerFamily; denoiser: DenoiserSpec },
 ): Promise<Tensor> {
   let noise: Tensor;
   if (options.latents) {
@@ -99,9 +111,21 @@ export async function prepareLatents(
     const generator = options.generator ?? new Generator(options.seed ?? 0);
     noise = generator.randn(shape, backend.tensors);
   }
-  if (initNoiseSigma === 1) return noise === options.latents ? scale(noise, 1) : noise;
-  const scaled = scale(noise, initNoiseSigma);
-  if (noise !== options.latents) noise.dispose();
+  const owned = noise !== options.latents;
+  let start = noise;
+  if (options.refiner && refining) {
+    options.refiner.assertCompatible(refining.family, shape);
+    start = await options.refiner.refine(noise, refining.denoiser, {
+      strength: options.refinerStrength,
+      guidanceScale: options.refinerGuidanceScale,
+    });
+    if (owned) noise.dispose();
+  } else if (!owned) {
+    start = scale(noise, 1);
+  }
+  if (initNoiseSigma === 1) return start;
+  const scaled = scale(start, initNoiseSigma);
+  start.dispose();
   return scaled;
 }
 

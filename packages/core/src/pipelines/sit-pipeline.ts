@@ -123,13 +123,16 @@ export class SiTPipeline {
     scheduler.setTimesteps(checkStepCount(options.numInferenceSteps ?? 20));
     const size = this.config.inputSize;
     const shape = [labels.length, this.config.inChannels, size, size];
-    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma);
+    const spec = this.denoiserSpec(labels);
+    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma, {
+      family: 'sit',
+      denoiser: spec,
+    });
     const guidance = resolveGuidance(
       options,
       this.config.guidanceScale,
       this.config.cfgChannels ?? undefined,
     );
-    const spec = this.denoiserSpec(labels);
     const final = await runSamplingLoop({
       scheduler,
       guidance,

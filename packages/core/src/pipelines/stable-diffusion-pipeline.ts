@@ -159,8 +159,11 @@ export class StableDiffusionPipeline {
     scheduler.setTimesteps(checkStepCount(options.numInferenceSteps ?? 50));
     const shape = latentShape(this.geometry, prompts.length, options.height, options.width);
     const embeddings = await this.encodePrompts(prompts, negatives);
-    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma);
     const spec = this.denoiserSpec(embeddings);
+    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma, {
+      family: 'stable-diffusion',
+      denoiser: spec,
+    });
     try {
       const final = await runSamplingLoop({
         scheduler,

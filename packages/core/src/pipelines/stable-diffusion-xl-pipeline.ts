@@ -171,8 +171,11 @@ export class StableDiffusionXLPipeline {
       ...(options.targetSize ?? [height, width]),
     ];
     const embeddings = await this.encodePrompts(prompts, negatives, timeIds);
-    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma);
     const spec = this.denoiserSpec(embeddings);
+    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma, {
+      family: 'stable-diffusion-xl',
+      denoiser: spec,
+    });
     try {
       const final = await runSamplingLoop({
         scheduler,

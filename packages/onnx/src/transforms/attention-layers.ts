@@ -31,7 +31,20 @@ export interface AttentionSite {
 }
 
 /** Ops between the score product and the Softmax: scaling, masks, casts, soft-capping. */
-const SCORE_OPS = new Set(['Add', 'Sub', 'Mul', 'Div', 'Cast', 'Where', 'Identity', 'Reshape', 'Clip', 'Max', 'Min', 'Tanh']);
+const SCORE_OPS = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Cast',
+  'Where',
+  'Identity',
+  'Reshape',
+  'Clip',
+  'Max',
+  'Min',
+  'Tanh',
+]);
 /** Ops between the Softmax and the weighting product. */
 const PROBABILITY_OPS = new Set(['Cast', 'Dropout', 'Identity']);
 /** Layout ops between the weighting product and the output projection. */
@@ -87,13 +100,16 @@ export function findAttentionSites(index: GraphIndex): AttentionSite[] {
     });
   }
   const paths = resolvePaths(found.map((f) => f.paths));
-  return found.map((f, i) => ({ weightingNode: f.weightingNode, layer: { path: paths[i] as string, ...f.layer } }));
+  return found.map((f, i) => ({
+    weightingNode: f.weightingNode,
+    layer: { path: paths[i] as string, ...f.layer },
+  }));
 }
 
 function findWeighting(index: GraphIndex, softmax: NodeLike): { node: NodeLike; values: string } | undefined {
   let probs = softmax.output?.[0];
   for (let step = 0; probs && step < 4; step++) {
-    const consumers = index.consumers(probs);
+    const consumers = dataConsumers(index, probs);
     const products = consumers.flatMap((n) => {
       const values = weightedValues(n, probs as string);
       return values === undefined ? [] : [{ node: n, values }];
@@ -176,7 +192,10 @@ function projectionInput(index: GraphIndex, node: NodeLike): string | undefined 
  * the values those projections read (or graph inputs reached without one): two tensors read
  * the same tokens exactly when these sets agree.
  */
-function traceProjections(index: GraphIndex, start: string): { sources: Set<string>; projections: NodeLike[] } {
+function traceProjections(
+  index: GraphIndex,
+  start: string,
+): { sources: Set<string>; projections: NodeLike[] } {
   const sources = new Set<string>();
   const projections: NodeLike[] = [];
   const seen = new Set<string>();
@@ -226,7 +245,7 @@ function projectionParameters(index: GraphIndex, projection: NodeLike): string[]
 function outputProjectionParameters(index: GraphIndex, weighting: NodeLike): string[] {
   let value = weighting.output?.[0];
   for (let step = 0; value && step < 8; step++) {
-    const consumers = index.consumers(value);
+    const consumers = dataConsumers(index, value);
     if (consumers.length !== 1) return [];
     const next = consumers[0] as NodeLike;
     if (projectionInput(index, next) === value) return projectionParameters(index, next);
@@ -234,6 +253,11 @@ function outputProjectionParameters(index: GraphIndex, weighting: NodeLike): str
     value = next.output?.[0];
   }
   return [];
+}
+
+/** Consumers that read a value's data, not just its shape (head merges often reshape by a Shape of it). */
+function dataConsumers(index: GraphIndex, value: string): readonly NodeLike[] {
+  return index.consumers(value).filter((n) => n.opType !== 'Shape' && n.opType !== 'Size');
 }
 
 interface Paths {
@@ -297,7 +321,8 @@ function resolvePaths(all: readonly Paths[]): string[] {
   const parameterCounts = count(all.map((p) => p.fromParameters));
   const chosen = all.map((p) => {
     if (p.fromNodes !== undefined && nodeCounts.get(p.fromNodes) === 1) return p.fromNodes;
-    if (p.fromParameters !== undefined && parameterCounts.get(p.fromParameters) === 1) return p.fromParameters;
+    if (p.fromParameters !== undefined && parameterCounts.get(p.fromParameters) === 1)
+      return p.fromParameters;
     return p.fromNodes ?? p.fromParameters ?? p.fallback;
   });
   const seen = new Map<string, number>();

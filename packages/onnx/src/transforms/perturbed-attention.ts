@@ -15,7 +15,12 @@ export const PERTURBED_ATTENTION_METADATA_KEY = 'perturbed_attention_layers';
 const DEFAULT_LAYER_PATTERNS = ['mid', 'blocks.1'] as const;
 
 /** Fused runtime attention operators this pass cannot see into. */
-const FUSED_ATTENTION_OPS = new Set(['Attention', 'MultiHeadAttention', 'GroupQueryAttention', 'PackedAttention']);
+const FUSED_ATTENTION_OPS = new Set([
+  'Attention',
+  'MultiHeadAttention',
+  'GroupQueryAttention',
+  'PackedAttention',
+]);
 
 export interface PerturbedAttentionOptions {
   /**
@@ -98,7 +103,9 @@ function selectLayers(
     (crossLayers.length > 0 ? `; cross-attention layers (never perturbed): ${list(crossLayers)}` : '');
 
   if (selfLayers.length === 0) {
-    const fused = [...new Set(index.nodes.map((n) => n.opType ?? ''))].filter((op) => FUSED_ATTENTION_OPS.has(op));
+    const fused = [...new Set(index.nodes.map((n) => n.opType ?? ''))].filter((op) =>
+      FUSED_ATTENTION_OPS.has(op),
+    );
     throw new InvalidArgumentError(
       `${WHAT}: expected a model with self-attention (a Softmax whose probabilities weight values ` +
         `projected from the same tokens as the queries), got ${

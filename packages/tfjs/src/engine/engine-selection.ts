@@ -56,11 +56,11 @@ export interface EngineSelectionOptions {
 
 const importByName = (packageName: string): Promise<unknown> => import(/* @vite-ignore */ packageName);
 
+/** Node says "Cannot find package"; bundlers and vite say "Could not / Failed to resolve". */
 function isMissingPackage(error: unknown, packageName: string): boolean {
   const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown } | null)?.code;
   return (
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(message)) &&
+    /Cannot find (module|package)|Could not resolve|Failed to resolve|Failed to load url/i.test(message) &&
     message.includes(packageName)
   );
 }

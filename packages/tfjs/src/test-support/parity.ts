@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { float16BitsToFloat32 } from '@noiserefine/core';
 import { decodeModel } from '@noiserefine/onnx';
 import { expect } from 'vitest';
 import { OnnxGraph, type OnnxGraphOptions } from '../onnx/graph-executor';
@@ -38,6 +39,7 @@ export const bools = (values: boolean[], dims: number[] = [values.length]): Refe
 });
 
 function toTf(feed: ReferenceFeed): tf.Tensor {
+  if (feed.type === 'float16') return tf.tensor(float16BitsToFloat32(feed.data), feed.dims, 'float32');
   if (feed.type === 'int64') return tf.tensor(Int32Array.from(feed.data, Number), feed.dims, 'int32');
   if (feed.type === 'bool') return tf.tensor(feed.data, feed.dims, 'bool');
   return tf.tensor(feed.data, feed.dims, feed.type);

@@ -56,6 +56,7 @@ export async function runModel(
 export function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
   if (actual.length !== expected.length) return Number.POSITIVE_INFINITY;
   let max = 0;
-  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs((actual[i] as number) - (expected[i] as number)));
+  for (let i = 0; i < actual.length; i++)
+    max = Math.max(max, Math.abs((actual[i] as number) - (expected[i] as number)));
   return max;
 }
