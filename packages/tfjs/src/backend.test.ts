@@ -1,4 +1,11 @@
-import { ADAPTER_API_VERSION, type HostTensor, ModelLoadError, ModelSignatureError, resolveBackend, tensor } from '@noiserefine/core';
+import {
+  ADAPTER_API_VERSION,
+  type HostTensor,
+  ModelLoadError,
+  ModelSignatureError,
+  resolveBackend,
+  tensor,
+} from '@noiserefine/core';
 import { runConformanceSuite } from '@noiserefine/core/testing';
 import { describe, expect, it } from 'vitest';
 import { tfjsBackend } from './backend';
@@ -69,6 +76,8 @@ describe('tfjs backend', () => {
   it('fails to load garbage with ModelLoadError', async () => {
     const backend = await tfjsBackend({ engine: 'wasm' });
     await expect(backend.loadModel(Uint8Array.of(1, 2, 3, 255))).rejects.toThrow(ModelLoadError);
-    await expect(backend.loadModel('/nonexistent/model.onnx')).rejects.toThrow(/cannot load model "\/nonexistent\/model.onnx"/);
+    await expect(backend.loadModel('/nonexistent/model.onnx')).rejects.toThrow(
+      /cannot load model "\/nonexistent\/model.onnx"/,
+    );
   });
 });

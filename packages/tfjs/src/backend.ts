@@ -1,4 +1,9 @@
-import { ADAPTER_API_VERSION, type Backend, type LoadModelOptions, type ModelSource } from '@noiserefine/core';
+import {
+  ADAPTER_API_VERSION,
+  type Backend,
+  type LoadModelOptions,
+  type ModelSource,
+} from '@noiserefine/core';
 import { type EngineReport, type EngineSelectionOptions, selectEngine } from './engine/engine-selection';
 import { resolveModelSource } from './model/model-source';
 import { TfjsModel } from './model/tfjs-model';

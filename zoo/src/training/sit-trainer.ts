@@ -10,6 +10,7 @@ import {
 } from '@noiserefine/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildSiT, SIT_IO, type SiTNetworkConfig } from '../networks/sit';
+import { registerFastTrainingGradients } from './fast-gradients';
 import { type FlowMatchingBatch, FlowMatchingBatches } from './flow-matching-batches';
 
 /** Everything that determines a training run; a checkpoint only resumes a run with the same config. */
@@ -74,6 +75,7 @@ export class SiTTrainer {
       throw new InvalidArgumentError(`SiT training: expected emaDecay in [0, 1), got ${emaDecay}`);
     }
     this.config = config;
+    registerFastTrainingGradients();
     this.batches = new FlowMatchingBatches({
       latents: data.latents,
       labels: data.labels,

@@ -18,7 +18,9 @@ describe('selectEngine', () => {
       wasm: 'chosen',
       cpu: 'not-tried',
     });
-    expect(report.summary).toContain('tfjs-node-gpu (@tensorflow/tfjs-node-gpu): not-installed, package not installed');
+    expect(report.summary).toContain(
+      'tfjs-node-gpu (@tensorflow/tfjs-node-gpu): not-installed, package not installed',
+    );
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.getGradient('Conv2D')).toBeDefined();
   });

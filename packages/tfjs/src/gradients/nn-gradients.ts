@@ -14,11 +14,13 @@ export function conv2dPadding(
   strides: Pair,
   dilations: Pair,
 ): [Pair, Pair] {
-  if (pad === 'valid') return [
+  if (pad === 'valid')
+    return [
       [0, 0],
       [0, 0],
     ];
-  if (typeof pad === 'number') return [
+  if (typeof pad === 'number')
+    return [
       [pad, pad],
       [pad, pad],
     ];
@@ -82,17 +84,9 @@ export const nnGradients: GradConfig[] = [
       const tA = attrs.transposeA as boolean;
       const tB = attrs.transposeB as boolean;
       const da = () =>
-        !tA
-          ? tf.matMul(g, b, false, !tB)
-          : tB
-            ? tf.matMul(b, g, true, true)
-            : tf.matMul(b, g, false, true);
+        !tA ? tf.matMul(g, b, false, !tB) : tB ? tf.matMul(b, g, true, true) : tf.matMul(b, g, false, true);
       const db = () =>
-        !tB
-          ? tf.matMul(a, g, !tA, false)
-          : tA
-            ? tf.matMul(g, a, true, true)
-            : tf.matMul(g, a, true, false);
+        !tB ? tf.matMul(a, g, !tA, false) : tA ? tf.matMul(g, a, true, true) : tf.matMul(g, a, true, false);
       return { a: () => sumToShape(da(), a.shape), b: () => sumToShape(db(), b.shape) };
     },
   },
@@ -129,16 +123,24 @@ export const nnGradients: GradConfig[] = [
       } as NamedAttrMap;
       return {
         x: () =>
-          tf.engine().runKernel('Conv2DBackpropInput', { dy: g, filter }, {
-            ...common,
-            inputShape: x.shape,
-          }) as tf.Tensor,
+          tf.engine().runKernel(
+            'Conv2DBackpropInput',
+            { dy: g, filter },
+            {
+              ...common,
+              inputShape: x.shape,
+            },
+          ) as tf.Tensor,
         filter: () =>
           activeBackendHasKernel('Conv2DBackpropFilter')
-            ? (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: g }, {
-                ...common,
-                filterShape: filter.shape,
-              }) as tf.Tensor)
+            ? (tf.engine().runKernel(
+                'Conv2DBackpropFilter',
+                { x, dy: g },
+                {
+                  ...common,
+                  filterShape: filter.shape,
+                },
+              ) as tf.Tensor)
             : conv2dFilterGradientByPatches(x, g, filter.shape, attrs),
       };
     },

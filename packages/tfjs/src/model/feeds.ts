@@ -49,11 +49,14 @@ export function hostToTf(feed: HostTensor, name: string, target: TfDType): tf.Te
       `input "${name}": ${values.length} values do not fill shape [${feed.shape.join(', ')}]`,
     );
   }
-  const natural: TfDType = values instanceof Float32Array ? 'float32' : values instanceof Uint8Array ? 'bool' : 'int32';
+  const natural: TfDType =
+    values instanceof Float32Array ? 'float32' : values instanceof Uint8Array ? 'bool' : 'int32';
   const t = tf.tensor(values, [...feed.shape], natural);
   if (natural === target) return t;
   // → bool by comparison: the wasm Cast kernel keeps raw bytes.
-  const cast = tf.tidy(() => (target === 'bool' ? tf.notEqual(t, tf.scalar(0, t.dtype)) : tf.cast(t, target)));
+  const cast = tf.tidy(() =>
+    target === 'bool' ? tf.notEqual(t, tf.scalar(0, t.dtype)) : tf.cast(t, target),
+  );
   t.dispose();
   return cast;
 }

@@ -1,4 +1,9 @@
-import { type ExternalDataFile, InvalidArgumentError, ModelLoadError, type ModelSource } from '@noiserefine/core';
+import {
+  type ExternalDataFile,
+  InvalidArgumentError,
+  ModelLoadError,
+  type ModelSource,
+} from '@noiserefine/core';
 import { decodeModel, type ModelProto, onnx, type TensorProto } from '@noiserefine/onnx';
 import type { ExternalDataReader } from '../onnx/tensor-proto';
 
@@ -43,34 +48,49 @@ function externalLocations(proto: ModelProto): Set<string> {
 
 /** Reads a ModelSource: bytes, a path, a URL, or a model with external weight files. */
 export async function resolveModelSource(source: ModelSource): Promise<ResolvedModel> {
-  const spec = source instanceof Uint8Array || typeof source === 'string' || source instanceof URL ? { model: source } : source;
+  const spec =
+    source instanceof Uint8Array || typeof source === 'string' || source instanceof URL
+      ? { model: source }
+      : source;
   const where = spec.model;
   const name = where instanceof Uint8Array ? 'model bytes' : String(where);
   let bytes: Uint8Array;
   try {
     bytes = where instanceof Uint8Array ? where : await readLocation(where);
   } catch (error) {
-    throw new ModelLoadError(name, `the file could not be read (${error instanceof Error ? error.message : String(error)})`, {
-      cause: error,
-    });
+    throw new ModelLoadError(
+      name,
+      `the file could not be read (${error instanceof Error ? error.message : String(error)})`,
+      {
+        cause: error,
+      },
+    );
   }
   let proto: ModelProto;
   try {
     proto = decodeModel(bytes);
   } catch (error) {
-    throw new ModelLoadError(name, `not a valid ONNX protobuf (${error instanceof Error ? error.message : String(error)})`, {
-      cause: error,
-    });
+    throw new ModelLoadError(
+      name,
+      `not a valid ONNX protobuf (${error instanceof Error ? error.message : String(error)})`,
+      {
+        cause: error,
+      },
+    );
   }
   const files = new Map<string, Uint8Array>();
   const given = new Map<string, ExternalDataFile>((spec.externalData ?? []).map((f) => [f.path, f]));
   for (const location of externalLocations(proto)) {
     const file = given.get(location);
     try {
-      if (file) files.set(location, file.data instanceof Uint8Array ? file.data : await readLocation(file.data));
-      else if (!(where instanceof Uint8Array)) files.set(location, await readLocation(await siblingOf(where, location)));
+      if (file)
+        files.set(location, file.data instanceof Uint8Array ? file.data : await readLocation(file.data));
+      else if (!(where instanceof Uint8Array))
+        files.set(location, await readLocation(await siblingOf(where, location)));
     } catch (error) {
-      throw new ModelLoadError(name, `external data "${location}" could not be read (${String(error)})`, { cause: error });
+      throw new ModelLoadError(name, `external data "${location}" could not be read (${String(error)})`, {
+        cause: error,
+      });
     }
   }
   const readExternal: ExternalDataReader = (location, offset, length) => {

@@ -70,7 +70,8 @@ export class TfjsModel implements Model {
           tfFeeds[name] = t;
         } else if (value instanceof TfjsTensor) {
           tfFeeds[name] = value.tensor;
-          if (target !== 'float32') throw new InvalidArgumentError(`input "${name}" takes integers; pass a HostTensor`);
+          if (target !== 'float32')
+            throw new InvalidArgumentError(`input "${name}" takes integers; pass a HostTensor`);
         } else {
           throw new InvalidArgumentError(
             `input "${name}": forward() takes tensors of the tfjs backend, got one from "${(value as Tensor).backend.name}"; use run() or move it first`,

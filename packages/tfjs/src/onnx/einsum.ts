@@ -108,7 +108,13 @@ function contract(a: Operand, b: Operand, keep: ReadonlySet<string>): Operand {
   ]);
   const labels = [...batch, ...freeA, ...freeB];
   const product = tf.matMul(left, right);
-  return { tensor: tf.reshape(product, labels.map((l) => sizes.get(l) as number)), labels };
+  return {
+    tensor: tf.reshape(
+      product,
+      labels.map((l) => sizes.get(l) as number),
+    ),
+    labels,
+  };
 }
 
 /** Evaluates einsum with transposes, sums and batched matrix products (all differentiable). */
@@ -124,15 +130,23 @@ export function einsum(spec: EinsumSpec, tensors: readonly tf.Tensor[], equation
   }));
   const dots = maxEllipsis(operands);
   if (spec.output && !spec.output.includes(ELLIPSIS) && dots > 0) {
-    throw new InvalidArgumentError(`einsum equation "${equation}": "..." on the inputs needs "..." on the output`);
+    throw new InvalidArgumentError(
+      `einsum equation "${equation}": "..." on the inputs needs "..." on the output`,
+    );
   }
   const output = spec.output
-    ? expandEllipsis(spec.output, spec.output.includes(ELLIPSIS) ? dots + spec.output.length - 1 : spec.output.length, equation)
+    ? expandEllipsis(
+        spec.output,
+        spec.output.includes(ELLIPSIS) ? dots + spec.output.length - 1 : spec.output.length,
+        equation,
+      )
     : implicitOutput(operands);
   const neededLater = (from: number): Set<string> =>
     new Set([...output, ...operands.slice(from).flatMap((o) => o.labels)]);
   const initial = operands;
-  operands = initial.map((op, i) => sumOut(op, new Set(op.labels.filter((l) => isNeeded(l, i, initial, output)))));
+  operands = initial.map((op, i) =>
+    sumOut(op, new Set(op.labels.filter((l) => isNeeded(l, i, initial, output)))),
+  );
   let acc = operands[0] as Operand;
   for (let i = 1; i < operands.length; i++) {
     acc = contract(acc, operands[i] as Operand, neededLater(i + 1));
@@ -140,12 +154,19 @@ export function einsum(spec: EinsumSpec, tensors: readonly tf.Tensor[], equation
   acc = sumOut(acc, new Set(output));
   const perm = output.map((l) => acc.labels.indexOf(l));
   if (perm.some((p) => p < 0)) {
-    throw new InvalidArgumentError(`einsum equation "${equation}": an output label does not occur on the inputs`);
+    throw new InvalidArgumentError(
+      `einsum equation "${equation}": an output label does not occur on the inputs`,
+    );
   }
   return perm.every((p, i) => p === i) ? tf.clone(acc.tensor) : tf.transpose(acc.tensor, perm);
 }
 
-function isNeeded(label: string, index: number, operands: readonly Operand[], output: readonly string[]): boolean {
+function isNeeded(
+  label: string,
+  index: number,
+  operands: readonly Operand[],
+  output: readonly string[],
+): boolean {
   return output.includes(label) || operands.some((o, j) => j !== index && o.labels.includes(label));
 }
 

@@ -66,7 +66,9 @@ describe('loading', () => {
     const spec: ModelSpec = {
       inputs: [{ name: 'x', type: 'float32', shape: [2] }],
       outputs: [{ name: 'y', type: 'float32' }],
-      nodes: [{ op: 'FusedMatMul', domain: 'com.microsoft', inputs: ['x', 'x'], outputs: ['y'], name: 'fused' }],
+      nodes: [
+        { op: 'FusedMatMul', domain: 'com.microsoft', inputs: ['x', 'x'], outputs: ['y'], name: 'fused' },
+      ],
     };
     expect(() => load(spec)).toThrow(/"com\.microsoft\.FusedMatMul" \(node "fused"\)/);
   });
@@ -94,7 +96,11 @@ describe('loading', () => {
 
   it('runs nodes listed out of order', async () => {
     const nodes = [...(MLP.nodes as NonNullable<ModelSpec['nodes']>)].reverse();
-    await expectParity({ name: 'reversed node list', model: { ...MLP, nodes }, feeds: { x: floats([3, 4], 1) } });
+    await expectParity({
+      name: 'reversed node list',
+      model: { ...MLP, nodes },
+      feeds: { x: floats([3, 4], 1) },
+    });
   });
 
   it('reports input and output metadata, with symbolic dimensions and overrides', () => {
@@ -111,7 +117,10 @@ describe('loading', () => {
     const bytes = buildModel(MLP);
     const proto = decodeModel(bytes);
     proto.graph?.input.push(
-      onnx.ValueInfoProto.create({ name: 'fc1.bias', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 8 }] } } } }),
+      onnx.ValueInfoProto.create({
+        name: 'fc1.bias',
+        type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 8 }] } } },
+      }),
     );
     const graph = new OnnxGraph(proto);
     expect(graph.inputs.map((i) => i.name)).toEqual(['x']);

@@ -61,7 +61,11 @@ interface Plan {
 const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
 let graphCounter = 0;
 
-function selectsTrainable(selector: TrainableSelector | undefined, name: string, shape: readonly number[]): boolean {
+function selectsTrainable(
+  selector: TrainableSelector | undefined,
+  name: string,
+  shape: readonly number[],
+): boolean {
   if (selector === undefined || selector === false) return false;
   if (selector === true) return true;
   if (selector instanceof RegExp) return selector.test(name);
@@ -129,7 +133,8 @@ export class OnnxGraph {
     try {
       for (const init of initializers) {
         const host = decodeTensorProto(init, options.readExternal);
-        const trainable = isFloatType(init.dataType) && selectsTrainable(options.trainable, init.name, host.shape);
+        const trainable =
+          isFloatType(init.dataType) && selectsTrainable(options.trainable, init.name, host.shape);
         if (trainable) {
           const initial = hostToTensor(host);
           variables.set(init.name, tf.variable(initial, true, `onnx${graphId}/${init.name}`));
@@ -176,7 +181,11 @@ export class OnnxGraph {
     const domain = node.domain ?? '';
     const def = DEFAULT_DOMAINS.has(domain) ? table[node.opType] : undefined;
     if (!def) {
-      throw new UnsupportedOperatorError(domain && !DEFAULT_DOMAINS.has(domain) ? `${domain}.${node.opType}` : node.opType, name, 'tfjs');
+      throw new UnsupportedOperatorError(
+        domain && !DEFAULT_DOMAINS.has(domain) ? `${domain}.${node.opType}` : node.opType,
+        name,
+        'tfjs',
+      );
     }
     const attrs = new NodeAttributes(node);
     const where = `node "${name}" (${node.opType})`;
@@ -261,7 +270,9 @@ export class OnnxGraph {
     });
     const keep = new Set(outputs);
     const release = steps.map((s, i) => {
-      const done = s.inputs.filter((n) => n && lastUse.get(n) === i && !keep.has(n) && this.#producers.has(n));
+      const done = s.inputs.filter(
+        (n) => n && lastUse.get(n) === i && !keep.has(n) && this.#producers.has(n),
+      );
       const unused = s.outputs.filter((n) => n && !lastUse.has(n) && !keep.has(n));
       return [...new Set([...done, ...unused])];
     });
@@ -289,7 +300,10 @@ export class OnnxGraph {
    * Runs the graph on tfjs tensors and returns the requested outputs (all by default).
    * Feeds stay owned by the caller; the returned tensors are new and owned by the caller.
    */
-  execute(feeds: Readonly<Record<string, tf.Tensor>>, outputs?: readonly string[]): Record<string, tf.Tensor> {
+  execute(
+    feeds: Readonly<Record<string, tf.Tensor>>,
+    outputs?: readonly string[],
+  ): Record<string, tf.Tensor> {
     if (this.#disposed) throw new InvalidArgumentError(`model "${this.modelName}" was used after dispose()`);
     const names = outputs ?? this.outputs.map((o) => o.name);
     const plan = this.#plan(names);
@@ -324,7 +338,8 @@ export class OnnxGraph {
           values.delete(name);
         } else {
           const borrowed = lookup(name);
-          if (!borrowed) throw new ModelSignatureError(`model "${this.modelName}": output "${name}" was not produced`);
+          if (!borrowed)
+            throw new ModelSignatureError(`model "${this.modelName}": output "${name}" was not produced`);
           result[name] = tf.clone(borrowed);
         }
       }

@@ -2,10 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { decodeModel } from '@noiserefine/onnx';
 import { describe, expect, it } from 'vitest';
 import { selectEngine } from '../engine/engine-selection';
-import { checkGradients, checkVariableGradients, pseudoRandom, weightedSum } from '../test-support/gradient-check';
+import {
+  checkGradients,
+  checkVariableGradients,
+  pseudoRandom,
+  weightedSum,
+} from '../test-support/gradient-check';
 import { buildModel, type ModelSpec } from '../test-support/onnx-model';
 import { weights } from '../test-support/parity';
-import { type ConvolutionMode } from './ops/index';
+import type { ConvolutionMode } from './ops/index';
 import { OnnxGraph } from './graph-executor';
 
 /**
@@ -31,8 +36,18 @@ const ATTENTION_BLOCK: ModelSpec = {
     { name: 'tokens_shape', type: 'int64', dims: [3], values: [2, D, 9] },
   ],
   nodes: [
-    { op: 'Conv', inputs: ['x', 'conv.weight', 'conv.bias'], outputs: ['c'], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
-    { op: 'GroupNormalization', inputs: ['c', 'norm.weight', 'norm.bias'], outputs: ['n'], attrs: { num_groups: 2 } },
+    {
+      op: 'Conv',
+      inputs: ['x', 'conv.weight', 'conv.bias'],
+      outputs: ['c'],
+      attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+    },
+    {
+      op: 'GroupNormalization',
+      inputs: ['c', 'norm.weight', 'norm.bias'],
+      outputs: ['n'],
+      attrs: { num_groups: 2 },
+    },
     { op: 'Reshape', inputs: ['n', 'tokens_shape'], outputs: ['t0'] },
     { op: 'Transpose', inputs: ['t0'], outputs: ['t'], attrs: { perm: [0, 2, 1] } },
     { op: 'MatMul', inputs: ['t', 'attn.to_q'], outputs: ['q'] },

@@ -7,7 +7,6 @@ import {
 } from '@noiserefine/core';
 import { onnx, type TensorProto } from '@noiserefine/onnx';
 
-
 const DT = onnx.TensorProto.DataType;
 
 /** The three element types tfjs computes with. */
@@ -55,9 +54,14 @@ export function tfDTypeOf(onnxType: number, what: string): TfDType {
     case DT.BOOL:
       return 'bool';
     default:
-      throw new UnsupportedOptionError('ONNX element type', DT[onnxType] ?? onnxType, 'numeric and bool types', {
-        context: what,
-      });
+      throw new UnsupportedOptionError(
+        'ONNX element type',
+        DT[onnxType] ?? onnxType,
+        'numeric and bool types',
+        {
+          context: what,
+        },
+      );
   }
 }
 

@@ -21,7 +21,10 @@ async function backendOn(engine: 'wasm' | 'cpu'): Promise<TfjsTensorBackend> {
   return new TfjsTensorBackend(report.location);
 }
 
-runTensorBackendSuite({ name: 'TfjsTensorBackend on the wasm engine', createBackend: () => backendOn('wasm') });
+runTensorBackendSuite({
+  name: 'TfjsTensorBackend on the wasm engine',
+  createBackend: () => backendOn('wasm'),
+});
 runTensorBackendSuite({ name: 'TfjsTensorBackend on the cpu engine', createBackend: () => backendOn('cpu') });
 
 describe('TfjsTensorBackend gradients', () => {
@@ -31,7 +34,7 @@ describe('TfjsTensorBackend gradients', () => {
     const target = tensor([1, 1, 1], [3], tensors);
     // loss = mean((2w − target)²) → d/dw = 4(2w − target)/3
     const { value, grads } = valueAndGrads(() => mean(square(sub(mul(tensors.wrap(w), 2), target))), [w]);
-    expect(Array.from(await value.data())).toEqual([Math.fround(((0 ** 2) + 3 ** 2 + 3 ** 2) / 3)]);
+    expect(Array.from(await value.data())).toEqual([Math.fround((0 ** 2 + 3 ** 2 + 3 ** 2) / 3)]);
     const g = Array.from(await (grads.get(w) as tf.Tensor).data());
     [0, -4, 4].forEach((want, i) => expect(g[i]).toBeCloseTo(want, 5));
     tf.dispose([value, ...grads.values(), w]);

@@ -179,7 +179,11 @@ export class TfjsTensorBackend implements TensorBackend {
     const shape = first[1].shape;
     const tensors = terms.map(([, t]) => {
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-        throw new ShapeMismatchError('linearCombination terms must share one shape', [...shape], [...t.shape]);
+        throw new ShapeMismatchError(
+          'linearCombination terms must share one shape',
+          [...shape],
+          [...t.shape],
+        );
       }
       return this.unwrap(t);
     });
@@ -214,7 +218,9 @@ export class TfjsTensorBackend implements TensorBackend {
   transpose(x: Tensor, perm: readonly number[]): Tensor {
     const rank = x.shape.length;
     if (perm.length !== rank || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) {
-      throw new InvalidArgumentError(`transpose: perm [${perm.join(', ')}] is not a permutation of ${rank} axes`);
+      throw new InvalidArgumentError(
+        `transpose: perm [${perm.join(', ')}] is not a permutation of ${rank} axes`,
+      );
     }
     return this.wrap(tf.transpose(this.unwrap(x), [...perm]));
   }
@@ -250,7 +256,12 @@ export class TfjsTensorBackend implements TensorBackend {
         );
       }
     }
-    return this.wrap(tf.concat(xs.map((t) => this.unwrap(t)), ax));
+    return this.wrap(
+      tf.concat(
+        xs.map((t) => this.unwrap(t)),
+        ax,
+      ),
+    );
   }
 
   stopGradient(x: Tensor): Tensor {

@@ -20,7 +20,11 @@ export function pseudoRandom(n: number, seed = 1): Float32Array {
 
 export function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(pseudoRandom(n, seed).map((v) => v * scale), shape, 'float32');
+  return tf.tensor(
+    pseudoRandom(n, seed).map((v) => v * scale),
+    shape,
+    'float32',
+  );
 }
 
 /** All indices below n, or `max` of them spread evenly (first and last included). */
@@ -39,7 +43,11 @@ export function checkGradients(
   eps = 1e-2,
   maxElements = Infinity,
 ): GradientCheckResult {
-  const analytic = tf.tidy(() => tf.grads(f)(inputs).map((g) => g.dataSync().slice()));
+  const analytic = tf.tidy(() =>
+    tf
+      .grads(f)(inputs)
+      .map((g) => g.dataSync().slice()),
+  );
   let maxAbsError = 0;
   let maxNumeric = 0;
   inputs.forEach((input, k) => {

@@ -1,4 +1,10 @@
-import { type AttributeProto, encodeModel, onnx, type TensorProto, type ValueInfoProto } from '@noiserefine/onnx';
+import {
+  type AttributeProto,
+  encodeModel,
+  onnx,
+  type TensorProto,
+  type ValueInfoProto,
+} from '@noiserefine/onnx';
 
 const DT = onnx.TensorProto.DataType;
 const AT = onnx.AttributeProto.AttributeType;
@@ -13,7 +19,14 @@ const ELEM: Record<ElemType, number> = {
   bool: DT.BOOL,
 };
 
-export type AttrValue = number | string | number[] | string[] | { tensor: TensorSpec } | { float: number } | { floats: number[] };
+export type AttrValue =
+  | number
+  | string
+  | number[]
+  | string[]
+  | { tensor: TensorSpec }
+  | { float: number }
+  | { floats: number[] };
 
 export interface NodeSpec {
   op: string;
@@ -84,13 +97,16 @@ function attribute(name: string, value: AttrValue): AttributeProto {
     }
     return onnx.AttributeProto.create({ name, type: AT.INTS, ints: value as number[] });
   }
-  if ('tensor' in value) return onnx.AttributeProto.create({ name, type: AT.TENSOR, t: tensorProto(value.tensor) });
+  if ('tensor' in value)
+    return onnx.AttributeProto.create({ name, type: AT.TENSOR, t: tensorProto(value.tensor) });
   if ('float' in value) return onnx.AttributeProto.create({ name, type: AT.FLOAT, f: value.float });
   return onnx.AttributeProto.create({ name, type: AT.FLOATS, floats: value.floats });
 }
 
 function valueInfo(v: ValueSpec): ValueInfoProto {
-  const shape = v.shape && { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) };
+  const shape = v.shape && {
+    dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+  };
   return onnx.ValueInfoProto.create({
     name: v.name,
     type: { tensorType: { elemType: ELEM[v.type], ...(shape ? { shape } : {}) } },

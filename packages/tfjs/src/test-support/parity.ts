@@ -64,12 +64,14 @@ export async function expectParity(c: ParityCase): Promise<void> {
       values.forEach((v, i) => {
         const w = want.data[i] as number;
         const excess = Math.abs(v - w) - (atol + rtol * Math.abs(w));
-        if (excess > worst || (Number.isNaN(v) !== Number.isNaN(w))) {
+        if (excess > worst || Number.isNaN(v) !== Number.isNaN(w)) {
           worst = Number.isNaN(excess) ? Infinity : excess;
           at = i;
         }
       });
-      expect(at, `${c.name}: "${name}" differs at ${at}: got ${values[at]}, expected ${want.data[at]}`).toBe(-1);
+      expect(at, `${c.name}: "${name}" differs at ${at}: got ${values[at]}, expected ${want.data[at]}`).toBe(
+        -1,
+      );
     }
     tf.dispose(Object.values(outputs));
   } finally {
@@ -105,7 +107,12 @@ export function singleOpCase(
       outputs,
       nodes: [{ ...node, outputs: outputs.map((o) => o.name) }],
       initializers: [
-        ...Object.entries(options.ints ?? {}).map(([n, values]) => ({ name: n, type: 'int64' as const, dims: [values.length], values })),
+        ...Object.entries(options.ints ?? {}).map(([n, values]) => ({
+          name: n,
+          type: 'int64' as const,
+          dims: [values.length],
+          values,
+        })),
         ...Object.entries(options.initializers ?? {}).map(([n, t]) => ({ ...t, name: n })),
       ],
       opset: options.opset ?? 17,

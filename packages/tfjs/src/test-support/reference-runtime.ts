@@ -16,7 +16,10 @@ export interface ReferenceOutput {
 }
 
 /** Runs a model on onnxruntime-node's CPU provider: the reference our executor must match. */
-export async function runReference(model: Uint8Array, feeds: Record<string, ReferenceFeed>): Promise<Record<string, ReferenceOutput>> {
+export async function runReference(
+  model: Uint8Array,
+  feeds: Record<string, ReferenceFeed>,
+): Promise<Record<string, ReferenceOutput>> {
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'disabled' });
   try {
     const inputs = Object.fromEntries(

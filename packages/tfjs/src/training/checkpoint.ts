@@ -97,7 +97,10 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-function optimizerEntries(optimizer: Optimizer, names: ReadonlyMap<tf.Variable, string>): [string, tf.Tensor][] {
+function optimizerEntries(
+  optimizer: Optimizer,
+  names: ReadonlyMap<tf.Variable, string>,
+): [string, tf.Tensor][] {
   const entries: [string, tf.Tensor][] = [];
   for (const [slot, perVariable] of optimizer.slots()) {
     for (const [variable, value] of perVariable) {
@@ -157,11 +160,15 @@ export async function saveCheckpoint(dir: string, options: SaveCheckpointOptions
     ...(options.metadata ? { metadata: options.metadata } : {}),
   };
   await writeAtomically(path.join(dir, dataFile), data);
-  await writeAtomically(path.join(dir, MANIFEST), new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  await writeAtomically(
+    path.join(dir, MANIFEST),
+    new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`),
+  );
   await syncDirectory(dir);
   // Data files of earlier checkpoints are unreferenced now.
   for (const file of await fs.readdir(dir)) {
-    if (file !== dataFile && /^tensors-.*\.bin$/.test(file)) await fs.rm(path.join(dir, file), { force: true });
+    if (file !== dataFile && /^tensors-.*\.bin$/.test(file))
+      await fs.rm(path.join(dir, file), { force: true });
   }
 }
 

@@ -9,7 +9,14 @@ import { valueAndGrads } from './value-and-grads';
 
 interface TorchCase {
   kind: OptimizerKind;
-  options: { lr: number; momentum?: number; nesterov?: boolean; weight_decay?: number; betas?: number[]; eps?: number };
+  options: {
+    lr: number;
+    momentum?: number;
+    nesterov?: boolean;
+    weight_decay?: number;
+    betas?: number[];
+    eps?: number;
+  };
   schedule: { warmup: number; total: number } | null;
   trajectory: number[][];
 }
@@ -35,7 +42,12 @@ describe('optimizers follow torch.optim step for step', () => {
       ...(betas ? { betas: [betas[0] as number, betas[1] as number] as const } : {}),
       ...(eps === undefined ? {} : { eps }),
       ...(c.schedule
-        ? { schedule: getCosineScheduleWithWarmup({ numWarmupSteps: c.schedule.warmup, numTrainingSteps: c.schedule.total }) }
+        ? {
+            schedule: getCosineScheduleWithWarmup({
+              numWarmupSteps: c.schedule.warmup,
+              numTrainingSteps: c.schedule.total,
+            }),
+          }
         : {}),
     });
     for (const expected of c.trajectory) {
@@ -57,7 +69,9 @@ describe('optimizers follow torch.optim step for step', () => {
 describe('optimizer options', () => {
   it('validates hyperparameters with typed errors', () => {
     expect(() => createOptimizer('adam', { lr: -1 })).toThrow(InvalidArgumentError);
-    expect(() => createOptimizer('adam', { lr: 1e-3, betas: [0.9, 1] })).toThrow(/betas: expected values in \[0, 1\)/);
+    expect(() => createOptimizer('adam', { lr: 1e-3, betas: [0.9, 1] })).toThrow(
+      /betas: expected values in \[0, 1\)/,
+    );
     expect(() => createOptimizer('sgd', { lr: 0.1, nesterov: true })).toThrow(/momentum > 0/);
   });
 

@@ -14,7 +14,9 @@ export interface OptimizerOptions {
 
 function positive(value: number, what: string, allowZero = false): void {
   if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new InvalidArgumentError(`${what}: expected a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`);
+    throw new InvalidArgumentError(
+      `${what}: expected a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`,
+    );
   }
 }
 
@@ -98,7 +100,9 @@ export abstract class Optimizer {
   restore(stepCount: number, slots: ReadonlyMap<string, ReadonlyMap<tf.Variable, tf.Tensor>>): void {
     for (const [name, perVariable] of slots) {
       if (!this.slotNames.includes(name)) {
-        throw new InvalidArgumentError(`${this.kind} has no optimizer slot "${name}"; its slots are ${this.slotNames.join(', ')}`);
+        throw new InvalidArgumentError(
+          `${this.kind} has no optimizer slot "${name}"; its slots are ${this.slotNames.join(', ')}`,
+        );
       }
       for (const [variable, value] of perVariable) this.slot(name, variable).assign(value);
     }
@@ -129,7 +133,9 @@ export class SGD extends Optimizer {
     this.nesterov = options.nesterov ?? false;
     positive(this.momentum, 'momentum', true);
     if (this.nesterov && this.momentum === 0) {
-      throw new InvalidArgumentError('nesterov: expected momentum > 0 with Nesterov momentum, got momentum 0');
+      throw new InvalidArgumentError(
+        'nesterov: expected momentum > 0 with Nesterov momentum, got momentum 0',
+      );
     }
   }
 
@@ -168,13 +174,20 @@ class AdamFamily extends Optimizer {
     this.betas = options.betas ?? [0.9, 0.999];
     this.eps = options.eps ?? 1e-8;
     for (const b of this.betas) {
-      if (!(b >= 0 && b < 1)) throw new InvalidArgumentError(`betas: expected values in [0, 1), got [${this.betas.join(', ')}]`);
+      if (!(b >= 0 && b < 1))
+        throw new InvalidArgumentError(`betas: expected values in [0, 1), got [${this.betas.join(', ')}]`);
     }
     positive(this.eps, 'eps', true);
   }
 
   config() {
-    return { lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay };
+    return {
+      lr: this.lr,
+      beta1: this.betas[0],
+      beta2: this.betas[1],
+      eps: this.eps,
+      weightDecay: this.weightDecay,
+    };
   }
 
   protected update(variable: tf.Variable, grad: tf.Tensor, lr: number, t: number): void {

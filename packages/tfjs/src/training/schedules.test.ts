@@ -28,7 +28,7 @@ describe('learning-rate schedules (diffusers formulas)', () => {
     expect(f(200)).toBeGreaterThanOrEqual(0);
   });
 
-  it('cosine with hard restarts-free cycles: numCycles 1 returns to 1 at the end', () => {
+  it('cosine with numCycles 1 returns to 1 at the end', () => {
     const f = getCosineScheduleWithWarmup({ numWarmupSteps: 0, numTrainingSteps: 100, numCycles: 1 });
     expect(f(50)).toBeCloseTo(0, 12);
     expect(f(100)).toBeCloseTo(1, 12);

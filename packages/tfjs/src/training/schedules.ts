@@ -15,7 +15,11 @@ export function getConstantSchedule(): LearningRateSchedule {
 }
 
 /** diffusers get_constant_schedule_with_warmup: linear from 0 to 1 over the warmup, then 1. */
-export function getConstantScheduleWithWarmup({ numWarmupSteps }: { numWarmupSteps: number }): LearningRateSchedule {
+export function getConstantScheduleWithWarmup({
+  numWarmupSteps,
+}: {
+  numWarmupSteps: number;
+}): LearningRateSchedule {
   nonNegativeInteger(numWarmupSteps, 'numWarmupSteps');
   return (step) => (step < numWarmupSteps ? step / Math.max(1, numWarmupSteps) : 1);
 }
@@ -41,7 +45,10 @@ export function getCosineScheduleWithWarmup({
 }
 
 /** diffusers get_linear_schedule_with_warmup: warmup, then linear from 1 to 0. */
-export function getLinearScheduleWithWarmup({ numWarmupSteps, numTrainingSteps }: WarmupDecayOptions): LearningRateSchedule {
+export function getLinearScheduleWithWarmup({
+  numWarmupSteps,
+  numTrainingSteps,
+}: WarmupDecayOptions): LearningRateSchedule {
   nonNegativeInteger(numWarmupSteps, 'numWarmupSteps');
   nonNegativeInteger(numTrainingSteps, 'numTrainingSteps');
   return (step) => {

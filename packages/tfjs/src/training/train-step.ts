@@ -18,7 +18,12 @@ export interface TrainStepResult {
 }
 
 /** One optimizer step: loss and gradients, optional clipping, the update; nothing leaks. */
-export async function trainStep({ loss, optimizer, variables, maxGradNorm }: TrainStepOptions): Promise<TrainStepResult> {
+export async function trainStep({
+  loss,
+  optimizer,
+  variables,
+  maxGradNorm,
+}: TrainStepOptions): Promise<TrainStepResult> {
   const learningRate = optimizer.currentLearningRate;
   const { value, grads } = valueAndGrads(loss, variables);
   let applied = grads;

@@ -22,7 +22,8 @@ function asScalar(loss: tf.Tensor | Tensor): tf.Scalar {
       `the loss must be a tfjs tensor or a tensor of the tfjs backend, got one from "${(loss as Tensor).backend?.name}"`,
     );
   }
-  if (t.size !== 1) throw new InvalidArgumentError(`the loss must be a scalar, got shape [${t.shape.join(', ')}]`);
+  if (t.size !== 1)
+    throw new InvalidArgumentError(`the loss must be a scalar, got shape [${t.shape.join(', ')}]`);
   return (t.rank === 0 ? t : tf.reshape(t, [])) as tf.Scalar;
 }
 

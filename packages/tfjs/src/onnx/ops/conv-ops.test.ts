@@ -32,10 +32,34 @@ const CASES: ParityCase[] = [
   conv('SAME_LOWER', [1, 2, 5, 6], [2, 2, 3, 2], { auto_pad: 'SAME_LOWER', strides: [2, 1] }),
   conv('1-D', [2, 3, 10], [4, 3, 3], { pads: [1, 1], strides: [2] }),
   conv('patch embedding (kernel = stride = 2)', [2, 4, 8, 8], [8, 4, 2, 2], { strides: [2, 2] }),
-  conv('stride 2, k 4, pad 1', [1, 3, 4, 4], [3, 2, 4, 4], { strides: [2, 2], pads: [1, 1, 1, 1] }, { op: 'ConvTranspose' }),
-  conv('stride 2, output_padding', [1, 2, 3, 3], [2, 3, 3, 3], { strides: [2, 2], output_padding: [1, 1] }, { op: 'ConvTranspose' }),
-  conv('groups 2, dilation 2', [1, 4, 3, 3], [4, 1, 2, 2], { group: 2, dilations: [2, 2] }, { op: 'ConvTranspose' }),
-  conv('output_shape', [1, 2, 3, 3], [2, 2, 3, 3], { strides: [2, 2], output_shape: [6, 6] }, { op: 'ConvTranspose' }),
+  conv(
+    'stride 2, k 4, pad 1',
+    [1, 3, 4, 4],
+    [3, 2, 4, 4],
+    { strides: [2, 2], pads: [1, 1, 1, 1] },
+    { op: 'ConvTranspose' },
+  ),
+  conv(
+    'stride 2, output_padding',
+    [1, 2, 3, 3],
+    [2, 3, 3, 3],
+    { strides: [2, 2], output_padding: [1, 1] },
+    { op: 'ConvTranspose' },
+  ),
+  conv(
+    'groups 2, dilation 2',
+    [1, 4, 3, 3],
+    [4, 1, 2, 2],
+    { group: 2, dilations: [2, 2] },
+    { op: 'ConvTranspose' },
+  ),
+  conv(
+    'output_shape',
+    [1, 2, 3, 3],
+    [2, 2, 3, 3],
+    { strides: [2, 2], output_shape: [6, 6] },
+    { op: 'ConvTranspose' },
+  ),
   conv('1-D', [1, 2, 5], [2, 3, 3], { strides: [3], pads: [1, 0] }, { op: 'ConvTranspose' }),
 ];
 

@@ -33,7 +33,8 @@ function checkConvAttributes(ctx: Pick<OpContext, 'attrs' | 'where'>): void {
 }
 
 /** Lifts a 1-D convolution's attribute list to 2-D (a unit height axis in front). */
-const lift = (values: number[], rank1: boolean, fill: number): number[] => (rank1 ? [fill, ...values] : values);
+const lift = (values: number[], rank1: boolean, fill: number): number[] =>
+  rank1 ? [fill, ...values] : values;
 
 function spatialPads(
   attrs: NodeAttributes,
@@ -44,7 +45,8 @@ function spatialPads(
   rank1: boolean,
 ): [Pair, Pair] {
   const autoPad = attrs.string('auto_pad', 'NOTSET');
-  if (autoPad === 'VALID') return [
+  if (autoPad === 'VALID')
+    return [
       [0, 0],
       [0, 0],
     ];
@@ -58,7 +60,8 @@ function spatialPads(
     return [side(0), side(1)];
   }
   const pads = attrs.ints('pads');
-  if (!pads) return [
+  if (!pads)
+    return [
       [0, 0],
       [0, 0],
     ];
@@ -70,13 +73,7 @@ function spatialPads(
 }
 
 /** Every tap of the kernel as one strided view: [N, C, kH·kW, outH, outW]. Built from differentiable ops. */
-function patches(
-  x: tf.Tensor4D,
-  kernel: Pair,
-  out: Pair,
-  strides: Pair,
-  dilations: Pair,
-): tf.Tensor {
+function patches(x: tf.Tensor4D, kernel: Pair, out: Pair, strides: Pair, dilations: Pair): tf.Tensor {
   const [n, c] = x.shape;
   const taps: tf.Tensor[] = [];
   for (let kh = 0; kh < kernel[0]; kh++) {
@@ -135,7 +132,12 @@ export function conv2d(
   }
   const k = cPerGroup * kH * kW;
   // [N, C, kH·kW, oH, oW] → [N, g, (C/g)·kH·kW, oH·oW]: rows ordered (c, kh, kw) like the weights.
-  const cols = tf.reshape(patches(padded, [kH, kW], [outH, outW], strides, dilations), [n, group, k, outH * outW]);
+  const cols = tf.reshape(patches(padded, [kH, kW], [outH, outW], strides, dilations), [
+    n,
+    group,
+    k,
+    outH * outW,
+  ]);
   const kernels = tf.reshape(w, [1, group, m / group, k]);
   return tf.reshape(matMul(kernels, cols), [n, m, outH, outW]) as tf.Tensor4D;
 }
@@ -145,7 +147,11 @@ function addBias(y: tf.Tensor, bias: tf.Tensor | undefined): tf.Tensor {
   return tf.add(y, tf.reshape(bias, [1, -1, ...new Array<number>(y.rank - 2).fill(1)]));
 }
 
-function convParams(ctx: OpContext, x: tf.Tensor, rank1: boolean): { strides: Pair; dilations: Pair; group: number } {
+function convParams(
+  ctx: OpContext,
+  x: tf.Tensor,
+  rank1: boolean,
+): { strides: Pair; dilations: Pair; group: number } {
   const strides = lift(ctx.attrs.ints('strides', rank1 ? [1] : [1, 1]), rank1, 1) as Pair;
   const dilations = lift(ctx.attrs.ints('dilations', rank1 ? [1] : [1, 1]), rank1, 1) as Pair;
   if (x.rank !== 3 && x.rank !== 4) {
@@ -186,13 +192,19 @@ function dilateInput(x: tf.Tensor4D, strides: Pair): tf.Tensor4D {
     [0, strides[1] - 1],
   ]);
   const full = tf.reshape(spread, [n, c, h * strides[0], w * strides[1]]);
-  return tf.slice(full, [0, 0, 0, 0], [n, c, (h - 1) * strides[0] + 1, (w - 1) * strides[1] + 1]) as tf.Tensor4D;
+  return tf.slice(
+    full,
+    [0, 0, 0, 0],
+    [n, c, (h - 1) * strides[0] + 1, (w - 1) * strides[1] + 1],
+  ) as tf.Tensor4D;
 }
 
 /** Pads (or crops, for negative amounts) the two spatial axes. */
 function padOrCrop(x: tf.Tensor4D, pads: [Pair, Pair]): tf.Tensor4D {
   const grow = pads.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)] as Pair);
-  let y = grow.some(([a, b]) => a > 0 || b > 0) ? tf.pad(x, [[0, 0], [0, 0], grow[0] as Pair, grow[1] as Pair]) : x;
+  let y = grow.some(([a, b]) => a > 0 || b > 0)
+    ? tf.pad(x, [[0, 0], [0, 0], grow[0] as Pair, grow[1] as Pair])
+    : x;
   const cut = pads.map(([a, b]) => [Math.max(-a, 0), Math.max(-b, 0)] as Pair);
   if (cut.some(([a, b]) => a > 0 || b > 0)) {
     const [n, c, h, w] = y.shape;
@@ -221,7 +233,8 @@ export function convTransposeOp(mode: ConvolutionMode): OpDefinition {
       const { strides, dilations, group } = convParams(ctx, x0, rank1);
       const outputPadding = lift(ctx.attrs.ints('output_padding', rank1 ? [0] : [0, 0]), rank1, 0) as Pair;
       const inSize: Pair = [x.shape[2], x.shape[3]];
-      const full = (i: 0 | 1) => strides[i] * (inSize[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
+      const full = (i: 0 | 1) =>
+        strides[i] * (inSize[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1;
       let pads: [Pair, Pair];
       const outputShape = ctx.attrs.ints('output_shape');
       const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
@@ -247,7 +260,10 @@ export function convTransposeOp(mode: ConvolutionMode): OpDefinition {
       // [C, M/g, kH, kW] → [M, C/g, kH, kW], flipped in space.
       const cPerGroup = cIn / group;
       const regrouped = tf.transpose(tf.reshape(w, [group, cPerGroup, mPerGroup, kH, kW]), [0, 2, 1, 3, 4]);
-      const flipped = tf.reverse(tf.reshape(regrouped, [group * mPerGroup, cPerGroup, kH, kW]), [2, 3]) as tf.Tensor4D;
+      const flipped = tf.reverse(
+        tf.reshape(regrouped, [group * mPerGroup, cPerGroup, kH, kW]),
+        [2, 3],
+      ) as tf.Tensor4D;
       const zero: [Pair, Pair] = [
         [0, 0],
         [0, 0],

@@ -4,7 +4,11 @@ import type { NodeSpec, ValueSpec } from '../../test-support/onnx-model';
 import { bools, expectParity, floats, int64s, type ParityCase } from '../../test-support/parity';
 import type { ReferenceFeed } from '../../test-support/reference-runtime';
 
-const f32 = (name: string, shape?: number[]): ValueSpec => ({ name, type: 'float32', ...(shape ? { shape } : {}) });
+const f32 = (name: string, shape?: number[]): ValueSpec => ({
+  name,
+  type: 'float32',
+  ...(shape ? { shape } : {}),
+});
 
 function opCase(
   name: string,
@@ -27,7 +31,11 @@ function opCase(
 }
 
 const unary = (op: string, attrs?: NodeSpec['attrs'], x = floats([2, 3, 4], 3)) =>
-  opCase(`${op}${attrs ? ` ${JSON.stringify(attrs)}` : ''}`, { op, inputs: ['x'], ...(attrs ? { attrs } : {}) }, { x });
+  opCase(
+    `${op}${attrs ? ` ${JSON.stringify(attrs)}` : ''}`,
+    { op, inputs: ['x'], ...(attrs ? { attrs } : {}) },
+    { x },
+  );
 const positive = (dims: number[], seed: number): ReferenceFeed => {
   const f = floats(dims, seed);
   return { ...f, data: (f.data as Float32Array).map((v) => Math.abs(v) + 0.1) } as ReferenceFeed;
@@ -37,18 +45,37 @@ const binary = (op: string, a: ReferenceFeed, b: ReferenceFeed, out: ValueSpec =
 
 const CASES: ParityCase[] = [
   ...['Sqrt', 'Log', 'Reciprocal'].map((op) => unary(op, undefined, positive([2, 3, 4], 5))),
-  ...['Exp', 'Neg', 'Abs', 'Tanh', 'Sigmoid', 'Relu', 'Erf', 'Sin', 'Cos', 'Floor', 'Ceil', 'Sign', 'Softplus'].map((op) =>
-    unary(op),
-  ),
+  ...[
+    'Exp',
+    'Neg',
+    'Abs',
+    'Tanh',
+    'Sigmoid',
+    'Relu',
+    'Erf',
+    'Sin',
+    'Cos',
+    'Floor',
+    'Ceil',
+    'Sign',
+    'Softplus',
+  ].map((op) => unary(op)),
   unary('LeakyRelu', { alpha: 0.2 }),
   unary('Elu', { alpha: 0.5 }),
   unary('HardSigmoid', { alpha: 0.3, beta: 0.4 }),
   { ...unary('Gelu'), model: { ...unary('Gelu').model, opset: 20 } },
-  { ...unary('Gelu', { approximate: 'tanh' }), model: { ...unary('Gelu', { approximate: 'tanh' }).model, opset: 20 } },
+  {
+    ...unary('Gelu', { approximate: 'tanh' }),
+    model: { ...unary('Gelu', { approximate: 'tanh' }).model, opset: 20 },
+  },
   unary('Softmax', { axis: 1 }),
   unary('Softmax'),
   unary('LogSoftmax', { axis: -1 }),
-  { ...unary('Softmax', { axis: 1 }), name: 'Softmax opset 11 (2-D coercion)', model: { ...unary('Softmax', { axis: 1 }).model, opset: 11 } },
+  {
+    ...unary('Softmax', { axis: 1 }),
+    name: 'Softmax opset 11 (2-D coercion)',
+    model: { ...unary('Softmax', { axis: 1 }).model, opset: 11 },
+  },
   unary('Identity'),
   binary('Add', floats([2, 3, 4], 1), floats([4], 2)),
   binary('Sub', floats([2, 1, 4], 1), floats([3, 1], 2)),
@@ -63,38 +90,72 @@ const CASES: ParityCase[] = [
   binary('LessOrEqual', floats([2, 3], 1), floats([3], 2), { name: 'y', type: 'bool' }),
   binary('Greater', floats([2, 3], 1), floats([2, 1], 2), { name: 'y', type: 'bool' }),
   binary('GreaterOrEqual', floats([2, 3], 1), floats([2, 1], 2), { name: 'y', type: 'bool' }),
-  binary('And', bools([true, true, false, false]), bools([true, false, true, false]), { name: 'y', type: 'bool' }),
-  binary('Or', bools([true, true, false, false]), bools([true, false, true, false]), { name: 'y', type: 'bool' }),
-  binary('Xor', bools([true, true, false, false]), bools([true, false, true, false]), { name: 'y', type: 'bool' }),
+  binary('And', bools([true, true, false, false]), bools([true, false, true, false]), {
+    name: 'y',
+    type: 'bool',
+  }),
+  binary('Or', bools([true, true, false, false]), bools([true, false, true, false]), {
+    name: 'y',
+    type: 'bool',
+  }),
+  binary('Xor', bools([true, true, false, false]), bools([true, false, true, false]), {
+    name: 'y',
+    type: 'bool',
+  }),
   opCase('Not', { op: 'Not', inputs: ['x'] }, { x: bools([true, false]) }, [{ name: 'y', type: 'bool' }]),
   opCase(
     'Where (broadcast)',
     { op: 'Where', inputs: ['c', 'a', 'b'] },
     { c: bools([true, false, true], [3]), a: floats([2, 3], 1), b: floats([2, 1], 2) },
   ),
-  opCase('Sum (3 inputs)', { op: 'Sum', inputs: ['a', 'b', 'c'] }, { a: floats([2, 3], 1), b: floats([3], 2), c: floats([2, 1], 3) }),
+  opCase(
+    'Sum (3 inputs)',
+    { op: 'Sum', inputs: ['a', 'b', 'c'] },
+    { a: floats([2, 3], 1), b: floats([3], 2), c: floats([2, 1], 3) },
+  ),
   opCase('Mean', { op: 'Mean', inputs: ['a', 'b'] }, { a: floats([2, 3], 1), b: floats([3], 2) }),
   opCase('Max', { op: 'Max', inputs: ['a', 'b'] }, { a: floats([2, 3], 1), b: floats([3], 2) }),
-  opCase('Min', { op: 'Min', inputs: ['a', 'b', 'c'] }, { a: floats([2, 3], 1), b: floats([3], 2), c: floats([2, 3], 4) }),
+  opCase(
+    'Min',
+    { op: 'Min', inputs: ['a', 'b', 'c'] },
+    { a: floats([2, 3], 1), b: floats([3], 2), c: floats([2, 3], 4) },
+  ),
   opCase(
     'Clip (inputs)',
     { op: 'Clip', inputs: ['x', 'lo', 'hi'] },
-    { x: floats([2, 3, 4], 1), lo: { type: 'float32', data: Float32Array.of(-0.3), dims: [] }, hi: { type: 'float32', data: Float32Array.of(0.4), dims: [] } },
+    {
+      x: floats([2, 3, 4], 1),
+      lo: { type: 'float32', data: Float32Array.of(-0.3), dims: [] },
+      hi: { type: 'float32', data: Float32Array.of(0.4), dims: [] },
+    },
   ),
-  opCase('Clip (max only)', { op: 'Clip', inputs: ['x', '', 'hi'] }, { x: floats([5], 1), hi: { type: 'float32', data: Float32Array.of(0), dims: [] } }),
-  opCase('Cast float→int64 truncates', { op: 'Cast', inputs: ['x'], attrs: { to: 7 } }, { x: floats([6], 9, 3) }, [
-    { name: 'y', type: 'int64' },
-  ]),
+  opCase(
+    'Clip (max only)',
+    { op: 'Clip', inputs: ['x', '', 'hi'] },
+    { x: floats([5], 1), hi: { type: 'float32', data: Float32Array.of(0), dims: [] } },
+  ),
+  opCase(
+    'Cast float→int64 truncates',
+    { op: 'Cast', inputs: ['x'], attrs: { to: 7 } },
+    { x: floats([6], 9, 3) },
+    [{ name: 'y', type: 'int64' }],
+  ),
   opCase('Cast int64→float', { op: 'Cast', inputs: ['x'], attrs: { to: 1 } }, { x: int64s([3, -4, 1000]) }),
-  opCase('Cast float→bool', { op: 'Cast', inputs: ['x'], attrs: { to: 9 } }, { x: { type: 'float32', data: Float32Array.of(0, 1.5, -2), dims: [3] } }, [
-    { name: 'y', type: 'bool' },
-  ]),
+  opCase(
+    'Cast float→bool',
+    { op: 'Cast', inputs: ['x'], attrs: { to: 9 } },
+    { x: { type: 'float32', data: Float32Array.of(0, 1.5, -2), dims: [3] } },
+    [{ name: 'y', type: 'bool' }],
+  ),
   opCase('Dropout (inference)', { op: 'Dropout', inputs: ['x'], outputs: ['y'] }, { x: floats([2, 3], 1) }),
 ];
 
-describe.each(['wasm', 'cpu'] as const)('elementwise operators on the %s engine match onnxruntime', (engine) => {
-  it.each(CASES)('$name', async (c) => {
-    await selectEngine({ engine });
-    await expectParity(c);
-  });
-});
+describe.each(['wasm', 'cpu'] as const)(
+  'elementwise operators on the %s engine match onnxruntime',
+  (engine) => {
+    it.each(CASES)('$name', async (c) => {
+      await selectEngine({ engine });
+      await expectParity(c);
+    });
+  },
+);

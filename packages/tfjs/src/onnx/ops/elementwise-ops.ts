@@ -111,7 +111,9 @@ export const ELEMENTWISE_OPS: Record<string, OpDefinition> = {
     check: (ctx) => {
       const approximate = ctx.attrs.string('approximate', 'none');
       if (approximate !== 'none' && approximate !== 'tanh') {
-        throw new UnsupportedOptionError('Gelu approximate', approximate, ['none', 'tanh'], { context: ctx.where });
+        throw new UnsupportedOptionError('Gelu approximate', approximate, ['none', 'tanh'], {
+          context: ctx.where,
+        });
       }
     },
     run: (inputs, ctx) => gelu(required(inputs, 0, ctx), ctx.attrs.string('approximate', 'none')),

@@ -27,13 +27,12 @@ export function constantValue(attrs: NodeAttributes, where: string): HostArray {
   if (i !== undefined) return { dtype: 'int32', shape: [], values: Int32Array.of(i) };
   const is = attrs.ints('value_ints');
   if (is) return { dtype: 'int32', shape: [is.length], values: Int32Array.from(is) };
-  throw new UnsupportedOptionError('Constant attribute', attrs.node.attribute[0]?.name ?? '(none)', [
-    'value',
-    'value_float',
-    'value_floats',
-    'value_int',
-    'value_ints',
-  ], { context: where });
+  throw new UnsupportedOptionError(
+    'Constant attribute',
+    attrs.node.attribute[0]?.name ?? '(none)',
+    ['value', 'value_float', 'value_floats', 'value_int', 'value_ints'],
+    { context: where },
+  );
 }
 
 export const INDEXING_OPS: Record<string, OpDefinition> = {
@@ -47,7 +46,9 @@ export const INDEXING_OPS: Record<string, OpDefinition> = {
   GatherND: {
     check: (ctx) => {
       if (ctx.attrs.int('batch_dims', 0) !== 0) {
-        throw new UnsupportedOptionError('GatherND batch_dims', ctx.attrs.int('batch_dims'), [0], { context: ctx.where });
+        throw new UnsupportedOptionError('GatherND batch_dims', ctx.attrs.int('batch_dims'), [0], {
+          context: ctx.where,
+        });
       }
     },
     run: (inputs, ctx) => tf.gatherND(required(inputs, 0, ctx), required(inputs, 1, ctx)),
@@ -86,11 +87,18 @@ export const INDEXING_OPS: Record<string, OpDefinition> = {
     run: (inputs, ctx) => {
       const start = required(inputs, 0, ctx);
       const dtype = start.dtype === 'int32' ? 'int32' : 'float32';
-      const [s, l, d] = [0, 1, 2].map((i) => ctx.floats(required(inputs, i, ctx))[0] as number) as [number, number, number];
+      const [s, l, d] = [0, 1, 2].map((i) => ctx.floats(required(inputs, i, ctx))[0] as number) as [
+        number,
+        number,
+        number,
+      ];
       if (d === 0) throw new InvalidArgumentError(`${ctx.where}: Range delta must not be 0`);
       const count = Math.max(Math.ceil((l - s) / d), 0);
       // start + i·delta on the host: tf.range recomputes the count and can be off by one in float.
-      return tf.tensor1d(Array.from({ length: count }, (_, i) => s + i * d), dtype);
+      return tf.tensor1d(
+        Array.from({ length: count }, (_, i) => s + i * d),
+        dtype,
+      );
     },
   },
   ConstantOfShape: {

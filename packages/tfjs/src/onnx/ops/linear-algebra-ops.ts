@@ -22,7 +22,9 @@ function batchedMatMul(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
     const da = batchA[batchA.length - rank + i] ?? 1;
     const db = batchB[batchB.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new InvalidArgumentError(`MatMul: batch shapes [${batchA.join(', ')}] and [${batchB.join(', ')}] do not broadcast`);
+      throw new InvalidArgumentError(
+        `MatMul: batch shapes [${batchA.join(', ')}] and [${batchB.join(', ')}] do not broadcast`,
+      );
     }
     return Math.max(da, db);
   });

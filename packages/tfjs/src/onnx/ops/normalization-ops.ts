@@ -29,7 +29,11 @@ export const NORMALIZATION_OPS: Record<string, OpDefinition> = {
     run: (inputs, ctx) => {
       const x = required(inputs, 0, ctx);
       const { y } = normalize(x, spatialAxes(x.rank), ctx.attrs.float('epsilon', 1e-5));
-      return affine(y, perChannel(required(inputs, 1, ctx), x.rank), perChannel(required(inputs, 2, ctx), x.rank));
+      return affine(
+        y,
+        perChannel(required(inputs, 1, ctx), x.rank),
+        perChannel(required(inputs, 2, ctx), x.rank),
+      );
     },
   },
   GroupNormalization: {
@@ -38,7 +42,9 @@ export const NORMALIZATION_OPS: Record<string, OpDefinition> = {
       const groups = ctx.attrs.int('num_groups', 0);
       const channels = x.shape[1] as number;
       if (groups <= 0 || channels % groups !== 0) {
-        throw new InvalidArgumentError(`${ctx.where}: num_groups ${groups} must divide the ${channels} channels`);
+        throw new InvalidArgumentError(
+          `${ctx.where}: num_groups ${groups} must divide the ${channels} channels`,
+        );
       }
       const n = x.shape[0] as number;
       const grouped = tf.reshape(x, [n, groups, -1]);
@@ -46,7 +52,9 @@ export const NORMALIZATION_OPS: Record<string, OpDefinition> = {
       const back = tf.reshape(y, x.shape);
       // Opset 18 scales per group, opset 21 per channel; the length tells which.
       const expand = (v: tf.Tensor) =>
-        v.size === channels ? v : tf.reshape(tf.tile(tf.reshape(v, [groups, 1]), [1, channels / groups]), [channels]);
+        v.size === channels
+          ? v
+          : tf.reshape(tf.tile(tf.reshape(v, [groups, 1]), [1, channels / groups]), [channels]);
       const scale = expand(required(inputs, 1, ctx));
       const bias = expand(required(inputs, 2, ctx));
       return affine(back, perChannel(scale, x.rank), perChannel(bias, x.rank));
@@ -69,12 +77,9 @@ export const NORMALIZATION_OPS: Record<string, OpDefinition> = {
     },
     run: (inputs, ctx) => {
       const x = required(inputs, 0, ctx);
-      const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => perChannel(required(inputs, i, ctx), x.rank)) as [
-        tf.Tensor,
-        tf.Tensor,
-        tf.Tensor,
-        tf.Tensor,
-      ];
+      const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) =>
+        perChannel(required(inputs, i, ctx), x.rank),
+      ) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
       const invStd = tf.reciprocal(tf.sqrt(tf.add(variance, ctx.attrs.float('epsilon', 1e-5))));
       return tf.add(tf.mul(tf.mul(tf.sub(x, mean), invStd), scale), bias);
     },

@@ -5,23 +5,51 @@ import { expectParity, floats, type ParityCase, singleOpCase } from '../../test-
 const x = { x: floats([2, 3, 4], 1) };
 
 const CASES: ParityCase[] = [
-  singleOpCase('ReduceMean axes attribute (opset 17)', { op: 'ReduceMean', inputs: ['x'], attrs: { axes: [-1] } }, x),
-  singleOpCase('ReduceMean axes input (opset 18)', { op: 'ReduceMean', inputs: ['x', 'a'], attrs: { keepdims: 0 } }, x, {
-    ints: { a: [0, 2] },
-    opset: 18,
-  }),
+  singleOpCase(
+    'ReduceMean axes attribute (opset 17)',
+    { op: 'ReduceMean', inputs: ['x'], attrs: { axes: [-1] } },
+    x,
+  ),
+  singleOpCase(
+    'ReduceMean axes input (opset 18)',
+    { op: 'ReduceMean', inputs: ['x', 'a'], attrs: { keepdims: 0 } },
+    x,
+    {
+      ints: { a: [0, 2] },
+      opset: 18,
+    },
+  ),
   singleOpCase('ReduceMean over all axes', { op: 'ReduceMean', inputs: ['x'], attrs: { keepdims: 0 } }, x),
-  singleOpCase('ReduceSum axes input (opset 13)', { op: 'ReduceSum', inputs: ['x', 'a'] }, x, { ints: { a: [1] } }),
-  singleOpCase('ReduceSum opset 11 attribute', { op: 'ReduceSum', inputs: ['x'], attrs: { axes: [0, 1], keepdims: 0 } }, x, { opset: 11 }),
-  singleOpCase('ReduceSum noop_with_empty_axes', { op: 'ReduceSum', inputs: ['x'], attrs: { noop_with_empty_axes: 1 } }, x),
+  singleOpCase('ReduceSum axes input (opset 13)', { op: 'ReduceSum', inputs: ['x', 'a'] }, x, {
+    ints: { a: [1] },
+  }),
+  singleOpCase(
+    'ReduceSum opset 11 attribute',
+    { op: 'ReduceSum', inputs: ['x'], attrs: { axes: [0, 1], keepdims: 0 } },
+    x,
+    { opset: 11 },
+  ),
+  singleOpCase(
+    'ReduceSum noop_with_empty_axes',
+    { op: 'ReduceSum', inputs: ['x'], attrs: { noop_with_empty_axes: 1 } },
+    x,
+  ),
   singleOpCase('ReduceMax', { op: 'ReduceMax', inputs: ['x'], attrs: { axes: [1] } }, x),
   singleOpCase('ReduceMin', { op: 'ReduceMin', inputs: ['x'], attrs: { axes: [0, 2], keepdims: 0 } }, x),
   singleOpCase('ReduceProd', { op: 'ReduceProd', inputs: ['x'], attrs: { axes: [2] } }, x),
   singleOpCase('ReduceSumSquare', { op: 'ReduceSumSquare', inputs: ['x'], attrs: { axes: [2] } }, x),
   singleOpCase('ReduceL2', { op: 'ReduceL2', inputs: ['x'], attrs: { axes: [1] } }, x),
-  singleOpCase('ArgMax', { op: 'ArgMax', inputs: ['x'], attrs: { axis: -1, keepdims: 0 } }, x, { outputs: [{ name: 'y', type: 'int64' }] }),
-  singleOpCase('ArgMin keepdims', { op: 'ArgMin', inputs: ['x'], attrs: { axis: 1 } }, x, { outputs: [{ name: 'y', type: 'int64' }] }),
-  singleOpCase('GlobalAveragePool', { op: 'GlobalAveragePool', inputs: ['x'] }, { x: floats([2, 3, 4, 5], 2) }),
+  singleOpCase('ArgMax', { op: 'ArgMax', inputs: ['x'], attrs: { axis: -1, keepdims: 0 } }, x, {
+    outputs: [{ name: 'y', type: 'int64' }],
+  }),
+  singleOpCase('ArgMin keepdims', { op: 'ArgMin', inputs: ['x'], attrs: { axis: 1 } }, x, {
+    outputs: [{ name: 'y', type: 'int64' }],
+  }),
+  singleOpCase(
+    'GlobalAveragePool',
+    { op: 'GlobalAveragePool', inputs: ['x'] },
+    { x: floats([2, 3, 4, 5], 2) },
+  ),
 ];
 
 describe.each(['wasm', 'cpu'] as const)('reductions on the %s engine match onnxruntime', (engine) => {

@@ -6,7 +6,8 @@ type Reducer = (x: tf.Tensor, axes: number[], keepDims: boolean) => tf.Tensor;
 
 /** The reduced axes: an attribute before `inputSince`, the optional second input from then on. */
 function reductionAxes(inputs: OpInputs, ctx: OpContext, inputSince: number, rank: number): number[] | null {
-  const given = ctx.opset >= inputSince ? (inputs[1] ? ctx.ints(inputs[1]) : undefined) : ctx.attrs.ints('axes');
+  const given =
+    ctx.opset >= inputSince ? (inputs[1] ? ctx.ints(inputs[1]) : undefined) : ctx.attrs.ints('axes');
   if (given && given.length > 0) return given.map((a) => normAxis(a, rank, ctx));
   if (ctx.attrs.int('noop_with_empty_axes', 0) === 1) return null;
   return Array.from({ length: rank }, (_, i) => i);
@@ -53,6 +54,10 @@ export const REDUCTION_OPS: Record<string, OpDefinition> = {
   ReduceL2: reduction((x, a, k) => tf.sqrt(tf.sum(tf.square(x), a, k))),
   ArgMax: argReduction((x, axis) => tf.argMax(x, axis)),
   ArgMin: argReduction((x, axis) => tf.argMin(x, axis)),
-  GlobalAveragePool: { run: (inputs, ctx) => tf.mean(required(inputs, 0, ctx), spatial(required(inputs, 0, ctx)), true) },
-  GlobalMaxPool: { run: (inputs, ctx) => tf.max(required(inputs, 0, ctx), spatial(required(inputs, 0, ctx)), true) },
+  GlobalAveragePool: {
+    run: (inputs, ctx) => tf.mean(required(inputs, 0, ctx), spatial(required(inputs, 0, ctx)), true),
+  },
+  GlobalMaxPool: {
+    run: (inputs, ctx) => tf.max(required(inputs, 0, ctx), spatial(required(inputs, 0, ctx)), true),
+  },
 };

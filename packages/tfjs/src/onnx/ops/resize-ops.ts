@@ -3,7 +3,13 @@ import { InvalidArgumentError, UnsupportedOptionError } from '@noiserefine/core'
 import { normAxis, type OpContext, type OpDefinition, type OpInputs, required } from './op-types';
 
 const MODES = ['nearest', 'linear'];
-const COORDINATE_MODES = ['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric', 'tf_half_pixel_for_nn'];
+const COORDINATE_MODES = [
+  'half_pixel',
+  'pytorch_half_pixel',
+  'align_corners',
+  'asymmetric',
+  'tf_half_pixel_for_nn',
+];
 const NEAREST_MODES = ['round_prefer_floor', 'round_prefer_ceil', 'floor', 'ceil'];
 
 /** Output coordinate → input coordinate, per coordinate_transformation_mode. */
@@ -38,7 +44,13 @@ function nearestIndex(mode: string, x: number): number {
 const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
 
 /** Resamples one axis by gathers (and a lerp for linear): exact ONNX coordinates, differentiable. */
-function resizeAxis(x: tf.Tensor, axis: number, outSize: number, scale: number, attrs: ResizeAttributes): tf.Tensor {
+function resizeAxis(
+  x: tf.Tensor,
+  axis: number,
+  outSize: number,
+  scale: number,
+  attrs: ResizeAttributes,
+): tf.Tensor {
   const inSize = x.shape[axis] as number;
   const coords = Array.from({ length: outSize }, (_, o) =>
     sourceCoordinate(attrs.coordinateMode, o, scale, inSize, outSize),
@@ -76,15 +88,24 @@ function checkResize(ctx: Pick<OpContext, 'attrs' | 'opset' | 'where'>): void {
     throw new UnsupportedOptionError('coordinate_transformation_mode', coordinate, COORDINATE_MODES, context);
   }
   const nearest = ctx.attrs.string('nearest_mode', 'round_prefer_floor');
-  if (!NEAREST_MODES.includes(nearest)) throw new UnsupportedOptionError('nearest_mode', nearest, NEAREST_MODES, context);
+  if (!NEAREST_MODES.includes(nearest))
+    throw new UnsupportedOptionError('nearest_mode', nearest, NEAREST_MODES, context);
   for (const flag of ['antialias', 'exclude_outside']) {
     if (ctx.attrs.int(flag, 0) !== 0) throw new UnsupportedOptionError(flag, 1, [0], context);
   }
   const policy = ctx.attrs.string('keep_aspect_ratio_policy', 'stretch');
-  if (policy !== 'stretch') throw new UnsupportedOptionError('keep_aspect_ratio_policy', policy, ['stretch'], context);
+  if (policy !== 'stretch')
+    throw new UnsupportedOptionError('keep_aspect_ratio_policy', policy, ['stretch'], context);
 }
 
-function resize(x: tf.Tensor, scales: number[] | undefined, sizes: number[] | undefined, axes: number[], attrs: ResizeAttributes, ctx: OpContext): tf.Tensor {
+function resize(
+  x: tf.Tensor,
+  scales: number[] | undefined,
+  sizes: number[] | undefined,
+  axes: number[],
+  attrs: ResizeAttributes,
+  ctx: OpContext,
+): tf.Tensor {
   let y = x;
   axes.forEach((axis, i) => {
     const inSize = x.shape[axis] as number;
@@ -118,7 +139,8 @@ export const RESIZE_OPS: Record<string, OpDefinition> = {
       const attrs: ResizeAttributes = {
         mode: ctx.attrs.string('mode', 'nearest'),
         // Opset 10 had no attribute and behaved as asymmetric.
-        coordinateMode: ctx.opset < 11 ? 'asymmetric' : ctx.attrs.string('coordinate_transformation_mode', 'half_pixel'),
+        coordinateMode:
+          ctx.opset < 11 ? 'asymmetric' : ctx.attrs.string('coordinate_transformation_mode', 'half_pixel'),
         nearestMode: ctx.opset < 11 ? 'floor' : ctx.attrs.string('nearest_mode', 'round_prefer_floor'),
       };
       const scalesAt = ctx.opset < 11 ? 1 : 2;
@@ -135,7 +157,14 @@ export const RESIZE_OPS: Record<string, OpDefinition> = {
       const mode = ctx.attrs.string('mode', 'nearest');
       const scales = ctx.attrs.floats('scales') ?? ctx.floats(required(inputs, 1, ctx));
       const attrs = { mode, coordinateMode: 'asymmetric', nearestMode: 'floor' };
-      return resize(x, scales, undefined, x.shape.map((_, i) => i), attrs, ctx);
+      return resize(
+        x,
+        scales,
+        undefined,
+        x.shape.map((_, i) => i),
+        attrs,
+        ctx,
+      );
     },
   },
 };

@@ -5,7 +5,13 @@ import { normAxis, type OpContext, type OpDefinition, type OpInputs, required } 
 type Pair = [number, number];
 
 /** The integer list given by input `i` from opset `since` on, by attribute `name` before. */
-function intsFrom(inputs: OpInputs, i: number, name: string, since: number, ctx: OpContext): number[] | undefined {
+function intsFrom(
+  inputs: OpInputs,
+  i: number,
+  name: string,
+  since: number,
+  ctx: OpContext,
+): number[] | undefined {
   if (ctx.opset >= since) {
     const t = inputs[i];
     return t ? ctx.ints(t) : undefined;
@@ -38,7 +44,9 @@ export function broadcastShape(a: readonly number[], b: readonly number[], ctx: 
     const da = a[a.length - rank + i] ?? 1;
     const db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
-      throw new InvalidArgumentError(`${ctx.where}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast`);
+      throw new InvalidArgumentError(
+        `${ctx.where}: shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast`,
+      );
     }
     return da === 1 ? db : da;
   });
@@ -51,7 +59,14 @@ function sliceAxis(x: tf.Tensor, axis: number, start: number, size: number): tf.
 }
 
 /** ONNX Slice on one axis: clamps like the spec, then a slice, a reverse or a gather for other steps. */
-function sliceWithStep(x: tf.Tensor, axis: number, start: number, end: number, step: number, ctx: OpContext): tf.Tensor {
+function sliceWithStep(
+  x: tf.Tensor,
+  axis: number,
+  start: number,
+  end: number,
+  step: number,
+  ctx: OpContext,
+): tf.Tensor {
   const dim = x.shape[axis] as number;
   if (step === 0) throw new InvalidArgumentError(`${ctx.where}: Slice step must not be 0`);
   const norm = (v: number) => (v < 0 ? v + dim : v);
@@ -73,7 +88,14 @@ function sliceWithStep(x: tf.Tensor, axis: number, start: number, end: number, s
 }
 
 /** Reflect / edge / constant padding of one axis; negative amounts crop. */
-function padAxis(x: tf.Tensor, axis: number, [before, after]: Pair, mode: string, value: number, ctx: OpContext): tf.Tensor {
+function padAxis(
+  x: tf.Tensor,
+  axis: number,
+  [before, after]: Pair,
+  mode: string,
+  value: number,
+  ctx: OpContext,
+): tf.Tensor {
   let y = x;
   if (before < 0 || after < 0) {
     const cutBefore = Math.max(-before, 0);
@@ -90,7 +112,9 @@ function padAxis(x: tf.Tensor, axis: number, [before, after]: Pair, mode: string
   const parts: tf.Tensor[] = [];
   if (mode === 'reflect') {
     if (a >= dim || b >= dim) {
-      throw new InvalidArgumentError(`${ctx.where}: reflect padding of ${Math.max(a, b)} needs an axis longer than ${dim}`);
+      throw new InvalidArgumentError(
+        `${ctx.where}: reflect padding of ${Math.max(a, b)} needs an axis longer than ${dim}`,
+      );
     }
     if (a > 0) parts.push(tf.reverse(sliceAxis(y, axis, 1, a), [axis]));
     parts.push(y);
@@ -134,8 +158,13 @@ export const SHAPE_OPS: Record<string, OpDefinition> = {
     run: (inputs, ctx) => {
       const x = required(inputs, 0, ctx);
       const axes = intsFrom(inputs, 1, 'axes', 13, ctx);
-      const drop = axes ? axes.map((a) => normAxis(a, x.rank, ctx)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-      return tf.reshape(x, x.shape.filter((_, i) => !drop.includes(i)));
+      const drop = axes
+        ? axes.map((a) => normAxis(a, x.rank, ctx))
+        : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
+      return tf.reshape(
+        x,
+        x.shape.filter((_, i) => !drop.includes(i)),
+      );
     },
   },
   Unsqueeze: {
@@ -174,7 +203,9 @@ export const SHAPE_OPS: Record<string, OpDefinition> = {
         sizes = Array.from({ length: count }, (_, i) => Math.max(0, Math.min(part, dim - i * part)));
       }
       if (sizes.reduce((a, b) => a + b, 0) !== dim) {
-        throw new InvalidArgumentError(`${ctx.where}: split sizes [${sizes.join(', ')}] do not add up to ${dim}`);
+        throw new InvalidArgumentError(
+          `${ctx.where}: split sizes [${sizes.join(', ')}] do not add up to ${dim}`,
+        );
       }
       let offset = 0;
       return sizes.map((size) => {
@@ -193,7 +224,14 @@ export const SHAPE_OPS: Record<string, OpDefinition> = {
       const steps = (ctx.opset >= 10 && inputs[4] ? ctx.ints(inputs[4]) : undefined) ?? starts.map(() => 1);
       const rank = y.rank;
       axes.forEach((a, i) => {
-        y = sliceWithStep(y, normAxis(a, rank, ctx), starts[i] as number, ends[i] as number, steps[i] as number, ctx);
+        y = sliceWithStep(
+          y,
+          normAxis(a, rank, ctx),
+          starts[i] as number,
+          ends[i] as number,
+          steps[i] as number,
+          ctx,
+        );
       });
       return y === inputs[0] ? tf.clone(y) : y;
     },
@@ -211,17 +249,26 @@ export const SHAPE_OPS: Record<string, OpDefinition> = {
   Pad: {
     check: (ctx) => {
       const mode = ctx.attrs.string('mode', 'constant');
-      if (!PAD_MODES.includes(mode)) throw new UnsupportedOptionError('Pad mode', mode, PAD_MODES, { context: ctx.where });
+      if (!PAD_MODES.includes(mode))
+        throw new UnsupportedOptionError('Pad mode', mode, PAD_MODES, { context: ctx.where });
     },
     run: (inputs, ctx) => {
       const x = required(inputs, 0, ctx);
       const mode = ctx.attrs.string('mode', 'constant');
       const pads =
-        ctx.opset >= 11 ? ctx.ints(required(inputs, 1, ctx)) : (ctx.attrs.ints('pads') ?? ctx.attrs.ints('paddings') ?? []);
+        ctx.opset >= 11
+          ? ctx.ints(required(inputs, 1, ctx))
+          : (ctx.attrs.ints('pads') ?? ctx.attrs.ints('paddings') ?? []);
       const value =
-        ctx.opset >= 11 ? (inputs[2] && inputs[2].size > 0 ? (ctx.floats(inputs[2])[0] as number) : 0) : ctx.attrs.float('value', 0);
+        ctx.opset >= 11
+          ? inputs[2] && inputs[2].size > 0
+            ? (ctx.floats(inputs[2])[0] as number)
+            : 0
+          : ctx.attrs.float('value', 0);
       const axes =
-        ctx.opset >= 18 && inputs[3] ? ctx.ints(inputs[3]).map((a) => normAxis(a, x.rank, ctx)) : x.shape.map((_, i) => i);
+        ctx.opset >= 18 && inputs[3]
+          ? ctx.ints(inputs[3]).map((a) => normAxis(a, x.rank, ctx))
+          : x.shape.map((_, i) => i);
       let y = x;
       axes.forEach((axis, i) => {
         y = padAxis(y, axis, [pads[i] as number, pads[i + axes.length] as number], mode, value, ctx);
