@@ -2,10 +2,10 @@
  * Trains the zoo's class-conditional SiT (flow matching) on the cached scaled latents and
  * exports it as a SiTPipeline folder.
  *
- *   npx tsx scripts/train-sit.ts [--steps 3000] [--batch-size 64] [--lr 1e-3] [--warmup 100]
+ *   node --import tsx scripts/train-sit.ts [--steps 4000] [--batch-size 64] [--lr 1e-3] [--warmup 200]
  *        [--seed 0] [--ema 0.999] [--checkpoint-every 100] [--checkpoint-dir .cache/train-sit]
  *        [--dataset .cache/dataset] [--out models/tiny-sit] [--guidance-scale 3]
- *        [--depth 4] [--width 64] [--heads 4] [--patch-size 1] [--mlp-ratio 2]
+ *        [--depth 4] [--width 64] [--heads 4] [--patch-size 2] [--mlp-ratio 2]
  *        [--benchmark N] [--export-only] [--engine wasm]
  *
  * Run from the zoo folder. Rerunning the same command resumes from the checkpoint (the
@@ -26,11 +26,11 @@ import { formatDuration, TrainingClock } from '../src/training/training-clock';
 
 const { values } = parseArgs({
   options: {
-    steps: { type: 'string', default: '3000' },
+    steps: { type: 'string', default: '4000' },
     'batch-size': { type: 'string', default: '64' },
     lr: { type: 'string', default: '1e-3' },
-    warmup: { type: 'string', default: '100' },
-    'weight-decay': { type: 'string', default: '0' },
+    warmup: { type: 'string', default: '200' },
+    'weight-decay': { type: 'string', default: '0.01' },
     seed: { type: 'string', default: '0' },
     ema: { type: 'string', default: '0.999' },
     'checkpoint-every': { type: 'string', default: '100' },
@@ -52,7 +52,7 @@ const { values } = parseArgs({
 });
 
 const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
-const command = `npx tsx scripts/train-sit.ts ${process.argv.slice(2).join(' ')}`.trim();
+const command = `node --import tsx scripts/train-sit.ts ${process.argv.slice(2).join(' ')}`.trim();
 const checkpointDir = resolve(values['checkpoint-dir']);
 const checkpointEvery = Number(values['checkpoint-every']);
 const logEvery = Number(values['log-every']);
@@ -144,6 +144,8 @@ if (!values['export-only']) {
   clock.start(trainer.step);
   while (!trainer.done && !stopRequested) {
     const { step, loss, learningRate } = await trainer.trainStep();
+    // The wasm engine resolves its reads at once; yield so a pending signal gets handled.
+    await new Promise((resolve) => setImmediate(resolve));
     clock.record(step + 1, loss);
     if ((step + 1) % logEvery === 0 || step === 0) {
       log(

@@ -36,6 +36,7 @@ export {
   readDatasetCache,
   writeDatasetCache,
 } from './dataset-cache';
+export * from './evaluator/index';
 export { encodeImageGrid, type ImageBatch, type ImageGridOptions, writeImageGrid } from './image-grid';
 export { SampleRandom } from './sample-random';
 export { insideShape, SHAPES, type ShapeName } from './shapes';

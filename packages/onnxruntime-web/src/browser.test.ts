@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { Generator } from '@noiserefine/core';
+import { float16BitsToFloat32, float32ToFloat16Bits, Generator } from '@noiserefine/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DdimLoopOptions, runDdimLoop } from './browser-test/ddim-loop';
-import { scalarTimestepDenoiser } from './browser-test/denoiser';
+import { float16DoublerModel, scalarTimestepDenoiser } from './browser-test/denoiser';
 import { onnxruntimeWeb } from './index';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -44,6 +44,7 @@ interface PageApi {
       providers: string[],
     ): Promise<{ latent: number[]; executionProviders: string[]; warnings: string[] }>;
     loadError(url: string): Promise<{ name: string; message: string }>;
+    runFloat16(url: string, values: number[]): Promise<number[]>;
   };
 }
 
@@ -54,6 +55,9 @@ async function bundlePage(): Promise<string> {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
+    // Code for local files imports Node built-ins on demand; a page never runs it. Kept external
+    // as Vite does for browser builds: a static import of one would still fail in the page.
+    external: [...builtinModules, 'node:*'],
     write: false,
     logLevel: 'silent',
   });
@@ -101,6 +105,7 @@ describe.skipIf(!hasChromium)(
         '/index.html': '<!doctype html><meta charset="utf-8"><script type="module" src="/page.js"></script>',
         '/page.js': await bundlePage(),
         '/model.onnx': model,
+        '/float16.onnx': float16DoublerModel(),
       });
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -140,6 +145,23 @@ describe.skipIf(!hasChromium)(
       expect(inPage.warnings).toHaveLength(1);
       expect(inPage.warnings[0]).toMatch(
         /^onnxruntime-web: execution provider "webgpu" unavailable, falling back to "wasm"/,
+      );
+    });
+
+    it('converts float32 tensors to float16 inputs and float16 outputs back', async () => {
+      const values = [1 / 3, -2.5, 1e-6, 40000];
+      const doubled = await page.evaluate(
+        ([url, xs]) => (globalThis as unknown as PageApi).noiserefineTest.runFloat16(url, xs),
+        [`${base}/float16.onnx`, values] as [string, number[]],
+      );
+      const rounded = float16BitsToFloat32(float32ToFloat16Bits(values));
+      // 2 × 40000 overflows float16's range (65504).
+      expect(doubled).toEqual([
+        ...Array.from(rounded.subarray(0, 3), (v) => 2 * v),
+        Number.POSITIVE_INFINITY,
+      ]);
+      expect(await page.evaluate(() => typeof (globalThis as { Float16Array?: unknown }).Float16Array)).toBe(
+        'function',
       );
     });
 

@@ -45,7 +45,9 @@ describe('tfjs backend', () => {
     const reference = await runReference(bytes, { x: { type: 'float16', data: bits, dims: [3] } });
     const got = await (y as NonNullable<typeof y>).data();
     // float16 math in onnxruntime rounds the product; we compute in float32.
-    Array.from(reference.y?.data ?? []).forEach((want, i) => expect(got[i]).toBeCloseTo(want, 2));
+    Array.from(reference.y?.data ?? []).forEach((want, i) => {
+      expect(got[i]).toBeCloseTo(want, 2);
+    });
     // A float32 core tensor feeds the same input.
     const x32 = tensor([1.5, -2, 0.333], [3], backend.tensors);
     const { y: y32 } = await model.run({ x: x32 });

@@ -1,4 +1,5 @@
 import {
+  AbortError,
   ADAPTER_API_VERSION,
   type Backend,
   type LoadModelOptions,
@@ -40,7 +41,7 @@ export class TfjsBackend implements Backend {
 
   async loadModel(source: ModelSource, options: TfjsLoadModelOptions = {}): Promise<TfjsModel> {
     const resolved = await resolveModelSource(source);
-    options.signal?.throwIfAborted();
+    if (options.signal?.aborted) throw new AbortError(`loading ${resolved.name} was aborted`);
     const graph = new OnnxGraph(resolved.proto, {
       modelName: resolved.name,
       readExternal: resolved.readExternal,

@@ -20,7 +20,7 @@ function side(image: Float32Array): number {
   return s;
 }
 
-const clampUnit = (v: number) => (v < -1 ? -1 : v > 1 ? 1 : v);
+const clampUnit = (v: number) => Math.max(-1, Math.min(1, v));
 
 /** Moves the content by (dx, dy) pixels, repeating the edge pixels into the uncovered border. */
 export function shiftImage(image: Float32Array, dx: number, dy: number): Float32Array {
@@ -49,7 +49,9 @@ export function gaussianBlur(image: Float32Array, sigma: number): Float32Array {
   if (sigma === 0) return image.slice();
   const s = side(image);
   const radius = Math.max(1, Math.ceil(2 * sigma));
-  const weights = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
+  const weights = Array.from({ length: 2 * radius + 1 }, (_, i) =>
+    Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)),
+  );
   const total = weights.reduce((a, b) => a + b, 0);
   const kernel = weights.map((w) => w / total);
   const clampIndex = (i: number) => (i < 0 ? 0 : i >= s ? s - 1 : i);
@@ -120,7 +122,8 @@ export function reconstructImage(
 ): Float32Array {
   const latent = autoencoder.encode(image);
   if (latentNoise > 0) {
-    if (!random) throw new InvalidArgumentError('reconstruction with latent noise: expected a random stream, got none');
+    if (!random)
+      throw new InvalidArgumentError('reconstruction with latent noise: expected a random stream, got none');
     const rawStd = latentNoise / autoencoder.geometry.scalingFactor;
     for (let i = 0; i < latent.length; i++) latent[i] = (latent[i] as number) + rawStd * random.normal();
   }
@@ -189,7 +192,9 @@ export function augmentImage(
       saturation: 1 + random.range(-options.maxSaturationChange, options.maxSaturationChange),
     });
   }
-  if (random.uniform() < options.blur) x = gaussianBlur(x, random.range(Math.min(0.3, options.maxBlurSigma), options.maxBlurSigma));
-  if (random.uniform() < options.noise) x = addGaussianNoise(x, random.uniform() * options.maxNoiseStd, random);
+  if (random.uniform() < options.blur)
+    x = gaussianBlur(x, random.range(Math.min(0.3, options.maxBlurSigma), options.maxBlurSigma));
+  if (random.uniform() < options.noise)
+    x = addGaussianNoise(x, random.uniform() * options.maxNoiseStd, random);
   return quantize8Bit(x);
 }

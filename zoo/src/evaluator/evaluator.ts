@@ -83,10 +83,15 @@ export function rgbImagesToArray(images: readonly RgbImage[]): Float32Array {
   const out = new Float32Array(images.length * 3 * plane);
   images.forEach((image, n) => {
     if (image.width !== width || image.height !== height || image.data.length !== 3 * plane) {
-      throw new ShapeMismatchError(`image ${n}`, [height, width, 3], [image.height, image.width, image.data.length / plane]);
+      throw new ShapeMismatchError(
+        `image ${n}`,
+        [height, width, 3],
+        [image.height, image.width, image.data.length / plane],
+      );
     }
     for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < 3; c++) out[(n * 3 + c) * plane + p] = ((image.data[p * 3 + c] as number) / 255) * 2 - 1;
+      for (let c = 0; c < 3; c++)
+        out[(n * 3 + c) * plane + p] = ((image.data[p * 3 + c] as number) / 255) * 2 - 1;
     }
   });
   return out;
@@ -100,6 +105,55 @@ export function referenceStats(reference: ReferenceStatistics): GaussianStats {
     mean: Float64Array.from(reference.mean),
     covariance: Float64Array.from(reference.covariance),
   };
+}
+
+/**
+ * Runs the evaluator network on images [N, 3, S, S] in [−1, 1] (or 8-bit RGB images), in
+ * batches: unit-length features and softmax probabilities.
+ */
+export async function embedImages(
+  backend: Backend,
+  model: Model,
+  architecture: EvaluatorArchitecture,
+  images: Float32Array | readonly RgbImage[],
+  options: { batchSize?: number } = {},
+): Promise<EvaluatorOutputs> {
+  const data = images instanceof Float32Array ? images : rgbImagesToArray(images);
+  const { imageSize, featureDim, numClasses } = architecture;
+  const per = 3 * imageSize * imageSize;
+  if (data.length === 0 || data.length % per !== 0) {
+    throw new ShapeMismatchError(
+      'evaluator images',
+      ['N', 3, imageSize, imageSize],
+      [data.length / per, per],
+    );
+  }
+  const count = data.length / per;
+  const batchSize = options.batchSize ?? 500;
+  const features = new Float32Array(count * featureDim);
+  const logits = new Float32Array(count * numClasses);
+  for (let start = 0; start < count; start += batchSize) {
+    const n = Math.min(batchSize, count - start);
+    const input = backend.tensors.fromData(data.slice(start * per, (start + n) * per), [
+      n,
+      3,
+      imageSize,
+      imageSize,
+    ]);
+    let outputs: Record<string, Tensor> | undefined;
+    try {
+      outputs = await model.run(
+        { [EVALUATOR_INPUT]: input },
+        { outputs: [EVALUATOR_OUTPUTS.logits, EVALUATOR_OUTPUTS.features] },
+      );
+      features.set(await (outputs[EVALUATOR_OUTPUTS.features] as Tensor).data(), start * featureDim);
+      logits.set(await (outputs[EVALUATOR_OUTPUTS.logits] as Tensor).data(), start * numClasses);
+    } finally {
+      input.dispose();
+      for (const t of Object.values(outputs ?? {})) t.dispose();
+    }
+  }
+  return { count, features, probabilities: softmaxRows(logits, numClasses) };
 }
 
 /** Scores evaluator outputs against the labels the samples were conditioned on. */
@@ -140,12 +194,18 @@ function parseConfig(raw: Record<string, unknown>, source: string): EvaluatorCon
     throw new InvalidConfigError(
       'reference',
       `statistics of dimension ${d} (mean of ${d} values, covariance of ${d * d})`,
-      reference && { dimension: reference.dimension, mean: reference.mean?.length, covariance: reference.covariance?.length },
+      reference && {
+        dimension: reference.dimension,
+        mean: reference.mean?.length,
+        covariance: reference.covariance?.length,
+      },
       { source },
     );
   }
   if (config.classes?.length !== config.architecture.numClasses) {
-    throw new InvalidConfigError('classes', `${config.architecture.numClasses} class names`, config.classes, { source });
+    throw new InvalidConfigError('classes', `${config.architecture.numClasses} class names`, config.classes, {
+      source,
+    });
   }
   return config;
 }
@@ -179,33 +239,11 @@ export class Evaluator {
   }
 
   /** Features and probabilities of images [N, 3, S, S] in [−1, 1] (or 8-bit RGB images). */
-  async embed(images: Float32Array | readonly RgbImage[], options: { batchSize?: number } = {}): Promise<EvaluatorOutputs> {
-    const data = images instanceof Float32Array ? images : rgbImagesToArray(images);
-    const { imageSize, featureDim, numClasses } = this.config.architecture;
-    const per = 3 * imageSize * imageSize;
-    if (data.length === 0 || data.length % per !== 0) {
-      throw new ShapeMismatchError('evaluator images', ['N', 3, imageSize, imageSize], [data.length / per, per]);
-    }
-    const count = data.length / per;
-    const batchSize = options.batchSize ?? 500;
-    const features = new Float32Array(count * featureDim);
-    const logits = new Float32Array(count * numClasses);
-    for (let start = 0; start < count; start += batchSize) {
-      const n = Math.min(batchSize, count - start);
-      const input = this.backend.tensors.fromData(data.slice(start * per, (start + n) * per), [n, 3, imageSize, imageSize]);
-      let outputs: Record<string, Tensor> | undefined;
-      try {
-        outputs = await this.model.run({ [EVALUATOR_INPUT]: input }, {
-          outputs: [EVALUATOR_OUTPUTS.logits, EVALUATOR_OUTPUTS.features],
-        });
-        features.set(await (outputs[EVALUATOR_OUTPUTS.features] as Tensor).data(), start * featureDim);
-        logits.set(await (outputs[EVALUATOR_OUTPUTS.logits] as Tensor).data(), start * numClasses);
-      } finally {
-        input.dispose();
-        for (const t of Object.values(outputs ?? {})) t.dispose();
-      }
-    }
-    return { count, features, probabilities: softmaxRows(logits, numClasses) };
+  embed(
+    images: Float32Array | readonly RgbImage[],
+    options: { batchSize?: number } = {},
+  ): Promise<EvaluatorOutputs> {
+    return embedImages(this.backend, this.model, this.config.architecture, images, options);
   }
 
   /** FD, accuracy and IS of images conditioned on `labels` (one per image). */

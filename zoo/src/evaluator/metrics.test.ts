@@ -36,11 +36,14 @@ describe('featureStatistics', () => {
 
 describe('frechetDistance', () => {
   it('is 0 between identical Gaussians', () => {
-    const a = gaussian([0.3, -1, 2], [
-      [2, 0.5, 0.1],
-      [0.5, 1, -0.2],
-      [0.1, -0.2, 0.7],
-    ]);
+    const a = gaussian(
+      [0.3, -1, 2],
+      [
+        [2, 0.5, 0.1],
+        [0.5, 1, -0.2],
+        [0.1, -0.2, 0.7],
+      ],
+    );
     expect(frechetDistance(a, a)).toBeCloseTo(0, 10);
   });
 
@@ -53,48 +56,69 @@ describe('frechetDistance', () => {
   });
 
   it('is Σ(√a − √b)² for diagonal covariances', () => {
-    const a = gaussian([0, 0], [
-      [4, 0],
-      [0, 9],
-    ]);
-    const b = gaussian([0, 0], [
-      [1, 0],
-      [0, 1],
-    ]);
+    const a = gaussian(
+      [0, 0],
+      [
+        [4, 0],
+        [0, 9],
+      ],
+    );
+    const b = gaussian(
+      [0, 0],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
     expect(frechetDistance(a, b)).toBeCloseTo((2 - 1) ** 2 + (3 - 1) ** 2, 10);
   });
 
   it('matches the 2×2 closed form tr((Σ₁Σ₂)^½) = √(tr(Σ₁Σ₂) + 2√(det Σ₁ det Σ₂)) for non-commuting covariances', () => {
     // Σ₁ = [[2, 1], [1, 2]] (eigenvalues 3, 1) against I: 4 + 2 − 2(√3 + 1).
-    const rotated = gaussian([0, 0], [
-      [2, 1],
-      [1, 2],
-    ]);
-    const identity = gaussian([0, 0], [
-      [1, 0],
-      [0, 1],
-    ]);
+    const rotated = gaussian(
+      [0, 0],
+      [
+        [2, 1],
+        [1, 2],
+      ],
+    );
+    const identity = gaussian(
+      [0, 0],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
     expect(frechetDistance(rotated, identity)).toBeCloseTo(4 - 2 * Math.sqrt(3), 10);
     // Σ₁ = diag(1, 4), Σ₂ = [[2, 1], [1, 2]]: Σ₁Σ₂ = [[2, 1], [4, 8]], trace 10, dets 4 and 3.
-    const diagonal = gaussian([1, 0], [
+    const diagonal = gaussian(
       [1, 0],
-      [0, 4],
-    ]);
+      [
+        [1, 0],
+        [0, 4],
+      ],
+    );
     const expected = 1 + 5 + 4 - 2 * Math.sqrt(10 + 2 * Math.sqrt(12));
     expect(frechetDistance(diagonal, rotated)).toBeCloseTo(expected, 10);
     expect(frechetDistance(rotated, diagonal)).toBeCloseTo(expected, 10);
   });
 
   it('handles singular covariances (features on a subspace)', () => {
-    const flat = gaussian([0, 0], [
-      [1, 1],
-      [1, 1],
-    ]);
+    const flat = gaussian(
+      [0, 0],
+      [
+        [1, 1],
+        [1, 1],
+      ],
+    );
     // Both rank one along (1, 1)/√2 with variances 2 and 8: (√2 − √8)² = 2.
-    const wider = gaussian([0, 0], [
-      [4, 4],
-      [4, 4],
-    ]);
+    const wider = gaussian(
+      [0, 0],
+      [
+        [4, 4],
+        [4, 4],
+      ],
+    );
     expect(frechetDistance(flat, wider)).toBeCloseTo(2, 8);
   });
 
@@ -112,10 +136,13 @@ describe('frechetDistance', () => {
 
   it('rejects statistics of different dimensions', () => {
     const a = gaussian([0], [[1]]);
-    const b = gaussian([0, 0], [
-      [1, 0],
-      [0, 1],
-    ]);
+    const b = gaussian(
+      [0, 0],
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    );
     expect(() => frechetDistance(a, b)).toThrow(/one dimension, got 1 and 2/);
   });
 });

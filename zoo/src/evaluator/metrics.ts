@@ -42,17 +42,20 @@ export function featureStatistics(features: ArrayLike<number>, dimension: number
   checkFinite('features', features);
   const mean = new Float64Array(dimension);
   for (let n = 0; n < count; n++) {
-    for (let i = 0; i < dimension; i++) mean[i] = (mean[i] as number) + (features[n * dimension + i] as number);
+    for (let i = 0; i < dimension; i++)
+      mean[i] = (mean[i] as number) + (features[n * dimension + i] as number);
   }
   for (let i = 0; i < dimension; i++) mean[i] = (mean[i] as number) / count;
   const covariance = new Float64Array(dimension * dimension);
   const centred = new Float64Array(dimension);
   for (let n = 0; n < count; n++) {
-    for (let i = 0; i < dimension; i++) centred[i] = (features[n * dimension + i] as number) - (mean[i] as number);
+    for (let i = 0; i < dimension; i++)
+      centred[i] = (features[n * dimension + i] as number) - (mean[i] as number);
     for (let i = 0; i < dimension; i++) {
       const ci = centred[i] as number;
       for (let j = i; j < dimension; j++) {
-        covariance[i * dimension + j] = (covariance[i * dimension + j] as number) + ci * (centred[j] as number);
+        covariance[i * dimension + j] =
+          (covariance[i * dimension + j] as number) + ci * (centred[j] as number);
       }
     }
   }
@@ -67,7 +70,11 @@ export function featureStatistics(features: ArrayLike<number>, dimension: number
 }
 
 function toMatrix(values: Float64Array, dimension: number): Matrix {
-  return new Matrix(Array.from({ length: dimension }, (_, i) => Array.from(values.subarray(i * dimension, (i + 1) * dimension))));
+  return new Matrix(
+    Array.from({ length: dimension }, (_, i) =>
+      Array.from(values.subarray(i * dimension, (i + 1) * dimension)),
+    ),
+  );
 }
 
 /** Eigenvalues and eigenvectors of a symmetric matrix (made exactly symmetric first). */
@@ -151,7 +158,8 @@ export function predictedClasses(probabilities: ArrayLike<number>, numClasses: n
   for (let n = 0; n < count; n++) {
     let best = 0;
     for (let k = 1; k < numClasses; k++) {
-      if ((probabilities[n * numClasses + k] as number) > (probabilities[n * numClasses + best] as number)) best = k;
+      if ((probabilities[n * numClasses + k] as number) > (probabilities[n * numClasses + best] as number))
+        best = k;
     }
     out[n] = best;
   }
@@ -177,14 +185,17 @@ export function classAccuracy(
       `class accuracy: expected one label per row (${predicted.length}), got ${labels.length}`,
     );
   }
-  if (predicted.length === 0) throw new InvalidArgumentError('class accuracy: expected at least one row, got none');
+  if (predicted.length === 0)
+    throw new InvalidArgumentError('class accuracy: expected at least one row, got none');
   const hits = new Array<number>(numClasses).fill(0);
   const totals = new Array<number>(numClasses).fill(0);
   let correct = 0;
   for (let n = 0; n < predicted.length; n++) {
     const label = labels[n] as number;
     if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
-      throw new InvalidArgumentError(`class accuracy: expected labels in [0, ${numClasses - 1}], got ${label}`);
+      throw new InvalidArgumentError(
+        `class accuracy: expected labels in [0, ${numClasses - 1}], got ${label}`,
+      );
     }
     const hit = predicted[n] === label ? 1 : 0;
     correct += hit;
@@ -208,7 +219,8 @@ export function inceptionScore(probabilities: ArrayLike<number>, numClasses: num
   checkFinite('probabilities', probabilities);
   const marginal = new Float64Array(numClasses);
   for (let n = 0; n < count; n++) {
-    for (let k = 0; k < numClasses; k++) marginal[k] = (marginal[k] as number) + (probabilities[n * numClasses + k] as number);
+    for (let k = 0; k < numClasses; k++)
+      marginal[k] = (marginal[k] as number) + (probabilities[n * numClasses + k] as number);
   }
   for (let k = 0; k < numClasses; k++) marginal[k] = (marginal[k] as number) / count;
   let klSum = 0;

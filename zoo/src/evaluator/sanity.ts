@@ -15,9 +15,10 @@ export interface SanityCase {
 
 /**
  * Known-good and known-bad image sets built from held-out real images: real, autoencoder
- * reconstructions, degraded copies, images labelled with the wrong class, and a collapsed
- * set of one class. FD should rank real ≈ reconstructed ≪ degraded; accuracy should follow
- * the fraction of correctly labelled images; IS should drop for the collapsed set.
+ * reconstructions, degraded copies, images labelled with the wrong class, and collapsed
+ * sets (one image per class; one class). FD should rank real ≈ reconstructed ≪ degraded
+ * or collapsed; accuracy should follow the fraction of correctly labelled images; IS
+ * should drop to 1 for the one-class set.
  * Needs `count + 1` held-out images (the wrong-class cases borrow the next image).
  */
 export function sanityCases(
@@ -27,26 +28,39 @@ export function sanityCases(
 ): SanityCase[] {
   const { count, seed = 0 } = options;
   if (heldOut.count < count + 1) {
-    throw new InvalidArgumentError(`sanity cases: expected at least ${count + 1} held-out images, got ${heldOut.count}`);
+    throw new InvalidArgumentError(
+      `sanity cases: expected at least ${count + 1} held-out images, got ${heldOut.count}`,
+    );
   }
   const per = heldOut.images.length / heldOut.count;
   const image = (i: number) => heldOut.images.subarray(i * per, (i + 1) * per);
   const labels = heldOut.labels.slice(0, count);
-  const build = (name: string, description: string, f: (i: number, random: SampleRandom) => Float32Array, own = labels) => {
+  const build = (
+    name: string,
+    description: string,
+    f: (i: number, random: SampleRandom) => Float32Array,
+    own = labels,
+  ) => {
     const images = new Float32Array(count * per);
     for (let i = 0; i < count; i++) images.set(quantize8Bit(f(i, new SampleRandom(seed, i))), i * per);
     return { name, description, images, labels: own };
   };
   // Labels cycle through the classes, so image i + 1 is of the class after image i's.
-  const wrongClass = (fraction: number) => (i: number) => (i % 100 < fraction * 100 ? image(i + 1) : image(i));
-  const firstClass = Array.from({ length: heldOut.count }, (_, i) => i).filter((i) => heldOut.labels[i] === 0);
+  const wrongClass = (fraction: number) => (i: number) =>
+    i % 100 < fraction * 100 ? image(i + 1) : image(i);
+  const firstClass = Array.from({ length: heldOut.count }, (_, i) => i).filter(
+    (i) => heldOut.labels[i] === 0,
+  );
   return [
     build('real', 'held-out real images', (i) => image(i)),
     build('reconstructed', 'autoencoder reconstructions', (i) => reconstructImage(autoencoder, image(i))),
     build('latent-noise', 'reconstructions with N(0, 0.3²) added to the scaled latents', (i, r) =>
       reconstructImage(autoencoder, image(i), 0.3, r),
     ),
-    build('noise', 'Gaussian pixel noise, std 0.2', (i, r) => addGaussianNoise(image(i), 0.2, r)),
+    build('noise-0.1', 'Gaussian pixel noise, std 0.1 (inside the training augmentation)', (i, r) =>
+      addGaussianNoise(image(i), 0.1, r),
+    ),
+    build('noise-0.3', 'Gaussian pixel noise, std 0.3', (i, r) => addGaussianNoise(image(i), 0.3, r)),
     build('blur', 'Gaussian blur, sigma 1 px', (i) => gaussianBlur(image(i), 1)),
     build('noise+blur', 'blur sigma 1.5 px, then noise std 0.3', (i, r) =>
       addGaussianNoise(gaussianBlur(image(i), 1.5), 0.3, r),
@@ -54,6 +68,7 @@ export function sanityCases(
     build('oversaturated', 'contrast and saturation ×1.8 (a guidance-like colour blow-out)', (i) =>
       jitterColour(image(i), { brightness: 0, contrast: 1.8, saturation: 1.8 }),
     ),
+    build('ten-images', 'intra-class collapse: one image per class, repeated', (i) => image(i % 10)),
     build('wrong-class-50%', 'half the images of the next class, labels kept', wrongClass(0.5)),
     build('wrong-class-100%', 'every image of the next class, labels kept', wrongClass(1)),
     build(
@@ -71,7 +86,10 @@ export interface SanityResult extends Omit<SampleScores, 'perClassAccuracy'> {
 }
 
 /** Scores every case with the evaluator. */
-export async function runSanityChecks(evaluator: Evaluator, cases: readonly SanityCase[]): Promise<SanityResult[]> {
+export async function runSanityChecks(
+  evaluator: Evaluator,
+  cases: readonly SanityCase[],
+): Promise<SanityResult[]> {
   const results: SanityResult[] = [];
   for (const c of cases) {
     const { perClassAccuracy: _, ...scores } = await evaluator.score(c.images, c.labels);

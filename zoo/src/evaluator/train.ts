@@ -118,7 +118,9 @@ function accuracyOn(graph: OnnxGraph, set: LabelledImages, pixels: number, size:
     const n = Math.min(chunk, set.count - start);
     const predicted = tf.tidy(() => {
       const x = tf.tensor4d(set.images.subarray(start * pixels, (start + n) * pixels), [n, 3, size, size]);
-      const logits = graph.execute({ [EVALUATOR_INPUT]: x }, [EVALUATOR_OUTPUTS.logits])[EVALUATOR_OUTPUTS.logits];
+      const logits = graph.execute({ [EVALUATOR_INPUT]: x }, [EVALUATOR_OUTPUTS.logits])[
+        EVALUATOR_OUTPUTS.logits
+      ];
       return tf.argMax(logits as tf.Tensor, 1);
     });
     const values = predicted.dataSync();

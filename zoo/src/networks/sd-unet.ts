@@ -6,8 +6,8 @@ import {
   type ModelProto,
   positionEmbedding2d,
   silu,
-  sinusoidalTimestepEmbedding,
   timestepEmbedder,
+  timestepFrequencies,
   type Value,
 } from '@noiserefine/onnx';
 import { downsample, resnetBlock, transformer2d, upsample } from './sd-unet-blocks';
@@ -107,12 +107,12 @@ function timeEmbedding(g: GraphBuilder, config: SDUNetConfig, input: TimestepInp
   const { textEmbedDim, additionTimeEmbedDim: a } = config.addition;
   const textEmbeds = g.input(UNET_IO.textEmbeds, 'float32', ['batch', textEmbedDim]);
   const timeIds = g.input(UNET_IO.timeIds, 'float32', ['batch', TIME_IDS_LENGTH]);
-  const idEmbeds = g.scope('add_time_proj', () =>
-    g.reshape(sinusoidalTimestepEmbedding(g, g.reshape(timeIds, [-1]), { dim: a, flipSinToCos: true }), [
-      -1,
-      TIME_IDS_LENGTH * a,
-    ]),
-  );
+  // Timesteps(a, flip_sin_to_cos=True) of each id: [B, 6] → [B, 6, a] → [B, 6·a].
+  const idEmbeds = g.scope('add_time_proj', () => {
+    const freqs = timestepFrequencies({ dim: a });
+    const args = g.mul(g.unsqueeze(timeIds, [2]), g.constant(freqs, [1, 1, freqs.length], { name: 'frequencies' }));
+    return g.reshape(g.concat([g.cos(args), g.sin(args)], -1), [0, TIME_IDS_LENGTH * a]);
+  });
   const added = g.scope('add_embedding', () => {
     const inFeatures = textEmbedDim + TIME_IDS_LENGTH * a;
     const h = linear(g, g.concat([textEmbeds, idEmbeds], -1), {

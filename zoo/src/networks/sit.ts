@@ -33,11 +33,11 @@ export interface SiTNetworkConfig {
   frequencyEmbeddingSize: number;
 }
 
-/** The zoo's SiT on the patch autoencoder's [4, 8, 8] latents: 64 tokens, 4 blocks of width 64. */
+/** The zoo's SiT on the patch autoencoder's [4, 8, 8] latents: 16 tokens (2×2 latent patches), 4 blocks of width 64. */
 export const TINY_SIT_CONFIG: SiTNetworkConfig = {
   inputSize: 8,
   inChannels: 4,
-  patchSize: 1,
+  patchSize: 2,
   hiddenSize: 64,
   depth: 4,
   numHeads: 4,

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@noiserefine/core';
-import { GraphBuilder, gelu, layerNorm, linear, type ModelProto, type Value } from '@noiserefine/onnx';
+import { GraphBuilder, gelu, layerNorm, linear, type ModelProto, type ParameterInit, type Value } from '@noiserefine/onnx';
 
 /** Hyperparameters of a CLIP text transformer (transformers' CLIPTextConfig, camelCased). */
 export interface ClipTextEncoderConfig {
@@ -73,28 +73,28 @@ function activation(g: GraphBuilder, x: Value, kind: ClipTextEncoderConfig['hidd
   return kind === 'gelu' ? gelu(g, x) : g.mul(x, g.sigmoid(g.mul(x, 1.702)));
 }
 
+/** x·W + b with W [in, out] drawn from `init` and a zero bias (a CLIP projection). */
+function dense(g: GraphBuilder, x: Value, name: string, inFeatures: number, outFeatures: number, init: ParameterInit): Value {
+  return g.scope(name, () => {
+    const weight = g.parameter('weight', [inFeatures, outFeatures], init);
+    return g.add(g.matMul(x, weight), g.parameter('bias', [outFeatures], 'zeros'));
+  });
+}
+
 /** CLIP's causal self-attention (`self_attn.q_proj` … `out_proj`): each token sees itself and earlier tokens. */
 function causalSelfAttention(g: GraphBuilder, x: Value, config: ClipTextEncoderConfig, mask: Value): Value {
   const { hiddenSize: dim, numAttentionHeads: heads } = config;
   const headDim = dim / heads;
   return g.scope('self_attn', () => {
-    const project = (name: string, init?: 'small') =>
-      g.scope(name, () => {
-        const weight = g.parameter(
-          'weight',
-          [dim, dim],
-          init === 'small' ? { normal: RESIDUAL_OUTPUT_STD } : { uniform: 1 / Math.sqrt(dim) },
-        );
-        return (input: Value) => g.add(g.matMul(input, weight), g.parameter('bias', [dim], 'zeros'));
-      });
+    const project = (name: string) => dense(g, x, name, dim, dim, { uniform: 1 / Math.sqrt(dim) });
     const split = (t: Value, perm: number[]) => g.transpose(g.reshape(t, [0, 0, heads, headDim]), perm);
-    const q = split(project('q_proj')(x), [0, 2, 1, 3]);
-    const kT = split(project('k_proj')(x), [0, 2, 3, 1]);
-    const v = split(project('v_proj')(x), [0, 2, 1, 3]);
+    const q = split(project('q_proj'), [0, 2, 1, 3]);
+    const kT = split(project('k_proj'), [0, 2, 3, 1]);
+    const v = split(project('v_proj'), [0, 2, 1, 3]);
     const scores = g.add(g.mul(g.matMul(q, kT, { name: 'attention_scores' }), 1 / Math.sqrt(headDim)), mask);
     const probs = g.softmax(scores, -1, { name: 'attention_probs' });
     const merged = g.reshape(g.transpose(g.matMul(probs, v, { name: 'attention_output' }), [0, 2, 1, 3]), [0, 0, dim]);
-    return project('out_proj', 'small')(merged);
+    return dense(g, merged, 'out_proj', dim, dim, { normal: RESIDUAL_OUTPUT_STD });
   });
 }
 
@@ -112,10 +112,7 @@ function encoderLayer(g: GraphBuilder, h: Value, index: number, config: ClipText
         linear(g, mlpIn, { name: 'fc1', inFeatures: dim, outFeatures: intermediateSize }),
         config.hiddenAct,
       );
-      return g.scope('fc2', () => {
-        const weight = g.parameter('weight', [intermediateSize, dim], { normal: RESIDUAL_OUTPUT_STD });
-        return g.add(g.matMul(hidden, weight), g.parameter('bias', [dim], 'zeros'));
-      });
+      return dense(g, hidden, 'fc2', intermediateSize, dim, { normal: RESIDUAL_OUTPUT_STD });
     });
     return g.add(attended, mlpOut);
   });

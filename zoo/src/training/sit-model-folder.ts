@@ -1,7 +1,11 @@
 import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ModelLoadError, SiTFlowScheduler } from '@noiserefine/core';
 import { type SiTNetworkConfig, sitTransformerConfig } from '../networks/sit';
+
+/** Where the zoo ships its trained SiT. */
+export const TINY_SIT_DIR = fileURLToPath(new URL('../../models/tiny-sit', import.meta.url));
 
 export interface SiTModelFolderOptions {
   /** transformer/model.onnx bytes. */

@@ -10,7 +10,6 @@ import {
 } from '@noiserefine/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { buildSiT, SIT_IO, type SiTNetworkConfig } from '../networks/sit';
-import { registerFastTrainingGradients } from './fast-gradients';
 import { type FlowMatchingBatch, FlowMatchingBatches } from './flow-matching-batches';
 
 /** Everything that determines a training run; a checkpoint only resumes a run with the same config. */
@@ -46,7 +45,7 @@ export interface SiTStepResult {
 }
 
 /** Variables of the moving average are checkpointed next to the weights under this prefix. */
-const EMA_PREFIX = 'ema.';
+export const EMA_PREFIX = 'ema.';
 
 /**
  * Trains a SiT network with the flow-matching objective on the tfjs engine that is active:
@@ -75,7 +74,6 @@ export class SiTTrainer {
       throw new InvalidArgumentError(`SiT training: expected emaDecay in [0, 1), got ${emaDecay}`);
     }
     this.config = config;
-    registerFastTrainingGradients();
     this.batches = new FlowMatchingBatches({
       latents: data.latents,
       labels: data.labels,

@@ -127,13 +127,19 @@ function shapeProblems(
   boundBy: Record<string, string>,
 ): string[] {
   if (input.shape.length === 0) return [];
-  const mismatch = `input "${input.name}": expected shape ${formatShape(input.shape.map(formatDim))}, got ${formatShape(shape)}`;
-  if (shape.length !== input.shape.length) return [mismatch];
+  // Built only on failure: this check runs on every model call.
+  const mismatch = () =>
+    `input "${input.name}": expected shape ${formatShape(input.shape.map(formatDim))}, got ${formatShape(shape)}`;
+  if (shape.length !== input.shape.length) return [mismatch()];
   const problems: string[] = [];
+  let sizesDiffer = false;
   input.shape.forEach((expected, axis) => {
     const actual = shape[axis] as number;
     if (typeof expected === 'number') {
-      if (expected !== actual && !problems.includes(mismatch)) problems.push(mismatch);
+      if (expected !== actual && !sizesDiffer) {
+        sizesDiffer = true;
+        problems.push(mismatch());
+      }
     } else if (typeof expected === 'string') {
       const bound = dims[expected];
       if (bound === undefined) {

@@ -1,62 +1,45 @@
 import { ModelLoadError } from '../errors';
+import { type Folder, type FolderSource, openFolder } from '../io/folder';
 
 /**
- * A pretrained model folder: a filesystem directory (Node) or a base URL
- * (browsers, or any fetch-able location). Files are named relative to it,
- * exactly as diffusers and optimum lay them out.
+ * A pretrained pipeline folder — a directory (Node), a URL, a reader function or in-memory
+ * files — with files named as diffusers and optimum lay them out. Model files are not read
+ * here: their paths go to the backend, which streams them.
  */
 export class ModelFolder {
-  readonly #isUrl: boolean;
+  readonly #folder: Folder;
 
-  constructor(readonly location: string) {
-    this.#isUrl = /^(https?|file|blob):/.test(location);
+  constructor(
+    readonly source: FolderSource,
+    readonly subfolder = '',
+  ) {
+    this.#folder = openFolder(source, subfolder);
+  }
+
+  get location(): string {
+    return this.#folder.location;
   }
 
   /** Full path or URL of a file inside the folder. */
   resolve(relativePath: string): string {
-    const base = this.location.replace(/\/+$/, '');
-    return `${base}/${relativePath}`;
+    return this.#folder.pathOf(relativePath);
   }
 
-  /** Whether the folder serves this file (false rather than throwing). */
-  async has(relativePath: string): Promise<boolean> {
-    const where = this.resolve(relativePath);
-    if (this.#isUrl) {
-      try {
-        const response = await fetch(where, { method: 'HEAD' });
-        return response.ok;
-      } catch {
-        return false;
-      }
-    }
-    const { access } = await import('node:fs/promises');
-    try {
-      await access(where);
-      return true;
-    } catch {
-      return false;
-    }
+  has(relativePath: string): Promise<boolean> {
+    return this.#folder.exists(relativePath);
   }
 
-  async readBytes(relativePath: string): Promise<Uint8Array> {
-    const where = this.resolve(relativePath);
-    try {
-      if (this.#isUrl) {
-        const response = await fetch(where);
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        return new Uint8Array(await response.arrayBuffer());
-      }
-      const { readFile } = await import('node:fs/promises');
-      return new Uint8Array(await readFile(where));
-    } catch (error) {
-      throw new ModelLoadError(where, `the file is missing or unreadable (${(error as Error).message})`, {
-        cause: error,
-      });
+  /** Throws ModelLoadError naming the file when the folder lacks it. */
+  async require(relativePath: string, what = 'file'): Promise<void> {
+    if (!(await this.has(relativePath))) {
+      throw new ModelLoadError(this.resolve(relativePath), `the ${what} is missing`);
     }
   }
 
   async readText(relativePath: string): Promise<string> {
-    return new TextDecoder().decode(await this.readBytes(relativePath));
+    const text = await this.#folder.read(relativePath);
+    if (text === null) throw new ModelLoadError(this.resolve(relativePath), 'the file is missing');
+    return text;
   }
 
   /** Reads and parses a JSON file; a parse failure names the file. */
@@ -69,10 +52,5 @@ export class ModelFolder {
         cause: error,
       });
     }
-  }
-
-  /** A sub-folder (e.g. "unet"). */
-  sub(name: string): ModelFolder {
-    return new ModelFolder(this.resolve(name));
   }
 }

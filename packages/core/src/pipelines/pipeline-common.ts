@@ -65,8 +65,7 @@ export async function loadComponent(
   component: string,
 ): Promise<Model> {
   const prefix = component === '' ? '' : `${component}/`;
-  // Let the folder produce the typed error naming a missing file.
-  if (!(await folder.has(`${prefix}model.onnx`))) await folder.readBytes(`${prefix}model.onnx`);
+  await folder.require(`${prefix}model.onnx`, `${component || 'model'} ONNX file`);
   const modelPath = folder.resolve(`${prefix}model.onnx`);
   const source: ModelSource = (await folder.has(`${prefix}model.onnx_data`))
     ? {

@@ -22,7 +22,7 @@ import {
   resolveClipSettings,
   type TokenizerConfigFile,
 } from './tokenizer-config';
-import { openTokenizerFolder, type TokenizerFolder, type TokenizerSource } from './tokenizer-files';
+import { openFolder, type Folder, type FolderSource } from '../io/folder';
 
 /** Which files a tokenizer was built from. */
 export type TokenizerLayout = 'tokenizer.json' | 'vocab.json+merges.txt';
@@ -109,10 +109,10 @@ export class CLIPTokenizer {
    * `tokenizer_config.json` and `special_tokens_map.json` when present.
    */
   static async fromPretrained(
-    source: TokenizerSource,
+    source: FolderSource,
     options: TokenizerLoadOptions = {},
   ): Promise<CLIPTokenizer> {
-    const folder = openTokenizerFolder(source, options.subfolder ?? '');
+    const folder = openFolder(source, options.subfolder ?? '');
     const [tokenizerJson, configText, specialText] = await Promise.all([
       folder.read('tokenizer.json'),
       folder.read('tokenizer_config.json'),
@@ -240,16 +240,13 @@ export class CLIPTokenizer {
   }
 }
 
-function configFile(folder: TokenizerFolder, name: string, text: string | null): TokenizerConfigFile | null {
+function configFile(folder: Folder, name: string, text: string | null): TokenizerConfigFile | null {
   if (text === null) return null;
   const file = folder.pathOf(name);
   return { json: parseJsonObject(text, file), file };
 }
 
 /** Loads a tokenizer folder; the same as `CLIPTokenizer.fromPretrained`. */
-export function loadTokenizer(
-  source: TokenizerSource,
-  options?: TokenizerLoadOptions,
-): Promise<CLIPTokenizer> {
+export function loadTokenizer(source: FolderSource, options?: TokenizerLoadOptions): Promise<CLIPTokenizer> {
   return CLIPTokenizer.fromPretrained(source, options);
 }

@@ -7,3 +7,4 @@ export {
   PERTURBED_ATTENTION_METADATA_KEY,
   type PerturbedAttentionOptions,
 } from './perturbed-attention';
+export * from './refiner-graph';

@@ -66,3 +66,32 @@ export function scalarTimestepDenoiser(seed = 0): Uint8Array {
     } as never,
   });
 }
+
+/** An fp16 export in miniature: y = 2·x with x and y float16 [n]. */
+export function float16DoublerModel(): Uint8Array {
+  const info = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: T.FLOAT16, shape: { dim: [{ dimParam: 'n' }] } } },
+  });
+  const cast = (to: number, input: string, output: string) => ({
+    opType: 'Cast',
+    input: [input],
+    output: [output],
+    attribute: [{ name: 'to', type: INT, i: to }],
+  });
+  return encodeModel({
+    irVersion: 8,
+    producerName: 'noiserefine-tests',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'float16-doubler',
+      node: [
+        cast(T.FLOAT, 'x', 'x32'),
+        { opType: 'Add', input: ['x32', 'x32'], output: ['y32'] },
+        cast(T.FLOAT16, 'y32', 'y'),
+      ],
+      input: [info('x')],
+      output: [info('y')],
+    } as never,
+  });
+}

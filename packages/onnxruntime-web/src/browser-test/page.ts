@@ -2,6 +2,7 @@
  * Entry of the browser test page: exposes the DDIM loop on the wasm backend
  * (and with WebGPU requested) to the test driving the page.
  */
+import { tensor } from '@noiserefine/core';
 import { onnxruntimeWeb } from '../index';
 import { type DdimLoopOptions, runDdimLoop } from './ddim-loop';
 
@@ -36,4 +37,13 @@ async function loadError(modelUrl: string): Promise<{ name: string; message: str
   }
 }
 
-Object.assign(globalThis, { noiserefineTest: { runInPage, loadError } });
+/** Runs a float16 model on float32 values: the conversion both ways, with the browser's Float16Array if it has one. */
+async function runFloat16(modelUrl: string, values: number[]): Promise<number[]> {
+  const backend = onnxruntimeWeb({ wasmPaths: '/ort/', numThreads: 1 });
+  const model = await backend.loadModel(new URL(modelUrl, location.href));
+  const { y } = await model.run({ x: tensor(values, [values.length]) });
+  await model.dispose();
+  return Array.from(await y!.data());
+}
+
+Object.assign(globalThis, { noiserefineTest: { runInPage, loadError, runFloat16 } });

@@ -1,10 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap } from '@tensorflow/tfjs-core';
 import { activeBackendHasKernel } from '../engine/kernels';
+import { subsample } from '../tensor/subsample';
 import { sumToShape } from './gradient-utils';
 
 type Pair = [number, number];
+
 const pair = (v: unknown): Pair => (Array.isArray(v) ? [v[0], v[1]] : [v as number, v as number]);
+
+/** x with its last two axes swapped. */
+function swapLastAxes(x: tf.Tensor): tf.Tensor {
+  const perm = x.shape.map((_, i) => i);
+  perm[x.rank - 2] = x.rank - 1;
+  perm[x.rank - 1] = x.rank - 2;
+  return tf.transpose(x, perm);
+}
 
 /** [[top, bottom], [left, right]] padding of an NHWC conv2d, for every tfjs pad form. */
 export function conv2dPadding(
@@ -62,16 +72,25 @@ export function conv2dFilterGradientByPatches(
     for (let kw = 0; kw < kW; kw++) {
       const top = kh * dilations[0];
       const left = kw * dilations[1];
-      const patch = tf.stridedSlice(
+      let patch: tf.Tensor = tf.slice(
         padded,
         [0, top, left, 0],
-        [n, top + (outH - 1) * strides[0] + 1, left + (outW - 1) * strides[1] + 1, channels],
-        [1, strides[0], strides[1], 1],
+        [n, (outH - 1) * strides[0] + 1, (outW - 1) * strides[1] + 1, channels],
       );
+      // Pad + reshape + slice: far faster than stridedSlice on the cpu engine.
+      patch = subsample(subsample(patch, 1, strides[0], outH), 2, strides[1], outW);
       taps.push(tf.matMul(tf.reshape(patch, [rows, channels]), dyRows, true, false));
     }
   }
   return tf.reshape(tf.stack(taps), [kH, kW, channels, outChannels]);
+}
+
+/**
+ * The Conv2DBackpropFilter kernel where it is worth using: wasm has none, and the pure-JS
+ * cpu kernel is an order of magnitude slower than the patch products.
+ */
+function useFilterKernel(): boolean {
+  return tf.getBackend() !== 'cpu' && activeBackendHasKernel('Conv2DBackpropFilter');
 }
 
 export const nnGradients: GradConfig[] = [
@@ -83,10 +102,18 @@ export const nnGradients: GradConfig[] = [
       const g = dy as tf.Tensor;
       const tA = attrs.transposeA as boolean;
       const tB = attrs.transposeB as boolean;
-      const da = () =>
-        !tA ? tf.matMul(g, b, false, !tB) : tB ? tf.matMul(b, g, true, true) : tf.matMul(b, g, false, true);
-      const db = () =>
-        !tB ? tf.matMul(a, g, !tA, false) : tA ? tf.matMul(g, a, true, true) : tf.matMul(g, a, true, false);
+      // Transposes are explicit: the wasm engine runs products with transpose flags on a
+      // slow path (about 10× slower than a plain product of the transposed copy).
+      const A = tA ? swapLastAxes(a) : a;
+      const B = tB ? swapLastAxes(b) : b;
+      const da = () => {
+        const d = tf.matMul(g, swapLastAxes(B));
+        return tA ? swapLastAxes(d) : d;
+      };
+      const db = () => {
+        const d = tf.matMul(swapLastAxes(A), g);
+        return tB ? swapLastAxes(d) : d;
+      };
       return { a: () => sumToShape(da(), a.shape), b: () => sumToShape(db(), b.shape) };
     },
   },
@@ -132,7 +159,7 @@ export const nnGradients: GradConfig[] = [
             },
           ) as tf.Tensor,
         filter: () =>
-          activeBackendHasKernel('Conv2DBackpropFilter')
+          useFilterKernel()
             ? (tf.engine().runKernel(
                 'Conv2DBackpropFilter',
                 { x, dy: g },

@@ -8,6 +8,14 @@ function asList(v: unknown, rank: number, fill: number): number[] {
   return [v as number, ...new Array<number>(rank - 1).fill(fill)];
 }
 
+/**
+ * A reduced gradient broadcast back over the reduced axes. A broadcasting product with ones
+ * rather than broadcastTo: the wasm engine runs broadcastTo as Tile, many times slower.
+ */
+function spreadTo(kept: tf.Tensor, shape: readonly number[]): tf.Tensor {
+  return tf.mul(kept, tf.ones([...shape], kept.dtype));
+}
+
 export const reductionGradients: GradConfig[] = [
   {
     kernelName: 'Sum',
@@ -15,7 +23,7 @@ export const reductionGradients: GradConfig[] = [
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved as [tf.Tensor];
       const axes = axesOf(attrs.axis, x.rank);
-      return { x: () => tf.broadcastTo(tf.reshape(dy as tf.Tensor, keptShape(x.shape, axes)), x.shape) };
+      return { x: () => spreadTo(tf.reshape(dy as tf.Tensor, keptShape(x.shape, axes)), x.shape) };
     },
   },
   {
@@ -26,7 +34,7 @@ export const reductionGradients: GradConfig[] = [
       const axes = axesOf(attrs.axis, x.rank);
       const count = axes.reduce((n, a) => n * (x.shape[a] as number), 1);
       const kept = tf.reshape(tf.div(dy as tf.Tensor, count), keptShape(x.shape, axes));
-      return { x: () => tf.broadcastTo(kept, x.shape) };
+      return { x: () => spreadTo(kept, x.shape) };
     },
   },
   ...(['Max', 'Min'] as const).map(

@@ -31,7 +31,9 @@ const MODEL = buildModel({
 });
 
 const initializer = (bytes: Uint8Array, name: string) =>
-  (decodeModel(bytes).graph?.initializer as TensorProto[]).find((t) => t.name === name) as TensorProto;
+  ((decodeModel(bytes).graph?.initializer ?? []) as TensorProto[]).find(
+    (t) => t.name === name,
+  ) as TensorProto;
 
 describe('exportOnnx', () => {
   it('writes trained weights back, keeping each initializer’s element type', async () => {
@@ -70,10 +72,14 @@ describe('exportOnnx', () => {
     const reloaded = await backend.loadModel(exported);
     const { y } = reloaded.graph.execute({ x });
     const got = Array.from((y as tf.Tensor).dataSync());
-    Array.from(reference.y?.data ?? []).forEach((want, i) => expect(got[i]).toBeCloseTo(want, 5));
+    Array.from(reference.y?.data ?? []).forEach((want, i) => {
+      expect(got[i]).toBeCloseTo(want, 5);
+    });
     // …and with the model in training, up to the float16 rounding of w16.
     const { y: live } = model.graph.execute({ x });
-    Array.from((live as tf.Tensor).dataSync()).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 2));
+    Array.from((live as tf.Tensor).dataSync()).forEach((v, i) => {
+      expect(got[i]).toBeCloseTo(v, 2);
+    });
 
     tf.dispose([x, y as tf.Tensor, live as tf.Tensor]);
     optimizer.dispose();

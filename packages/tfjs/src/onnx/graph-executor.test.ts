@@ -6,7 +6,7 @@ import {
   UnsupportedOperatorError,
   UnsupportedOptionError,
 } from '@noiserefine/core';
-import { decodeModel, onnx } from '@noiserefine/onnx';
+import { decodeModel, type GraphProto, onnx } from '@noiserefine/onnx';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectEngine } from '../engine/engine-selection';
 import { buildModel, type ModelSpec } from '../test-support/onnx-model';
@@ -94,6 +94,25 @@ describe('loading', () => {
     expect(() => load(spec)).toThrow(/"ghost" is produced by no node/);
   });
 
+  it('accepts a model assembled from plain objects', () => {
+    const graph = new OnnxGraph(
+      onnx.ModelProto.create({
+        opsetImport: [{ domain: '', version: 17 }],
+        graph: {
+          input: [{ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 2 }] } } } }],
+          output: [{ name: 'y', type: { tensorType: { elemType: 1 } } }],
+          initializer: [{ name: 'w', dataType: 1, dims: [2], floatData: [2, 3] }],
+          node: [{ opType: 'Mul', input: ['x', 'w'], output: ['y'] }],
+        },
+      }),
+    );
+    const x = tf.tensor([1, 2]);
+    const { y } = graph.execute({ x });
+    expect(Array.from((y as tf.Tensor).dataSync())).toEqual([2, 6]);
+    tf.dispose([x, y as tf.Tensor]);
+    graph.dispose();
+  });
+
   it('runs nodes listed out of order', async () => {
     const nodes = [...(MLP.nodes as NonNullable<ModelSpec['nodes']>)].reverse();
     await expectParity({
@@ -116,7 +135,7 @@ describe('loading', () => {
   it('does not list initializers as inputs when the file repeats them as graph inputs', () => {
     const bytes = buildModel(MLP);
     const proto = decodeModel(bytes);
-    proto.graph?.input.push(
+    (proto.graph as GraphProto).input.push(
       onnx.ValueInfoProto.create({
         name: 'fc1.bias',
         type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 8 }] } } },

@@ -8,8 +8,16 @@ import {
   UnsupportedOperatorError,
   type ValueInfo,
 } from '@noiserefine/core';
-import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } from '@noiserefine/onnx';
-import { activeBackendHasKernel } from '../engine/kernels';
+import {
+  decodeModel,
+  encodeModel,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  onnx,
+  type TensorProto,
+  type ValueInfoProto,
+} from '@noiserefine/onnx';
 import { NodeAttributes } from './attributes';
 import { type ConvolutionMode, type OpContext, type OpDefinition, operatorTable } from './ops/index';
 import { hostToTensor } from './ops/indexing-ops';
@@ -61,6 +69,20 @@ interface Plan {
 const DEFAULT_DOMAINS = new Set(['', 'ai.onnx']);
 let graphCounter = 0;
 
+/**
+ * Models decoded from bytes consist of protobuf message instances, whose absent fields read
+ * as defaults; models assembled in code may hold plain objects instead. Those take one
+ * encode/decode round trip so the executor can rely on every field being present.
+ */
+function asMessageInstances(model: ModelProto): ModelProto {
+  const graph = model.graph;
+  const decoded =
+    graph instanceof onnx.GraphProto &&
+    graph.node.every((n) => n instanceof onnx.NodeProto) &&
+    graph.initializer.every((t) => t instanceof onnx.TensorProto);
+  return decoded ? model : decodeModel(encodeModel(model));
+}
+
 function selectsTrainable(
   selector: TrainableSelector | undefined,
   name: string,
@@ -109,7 +131,8 @@ export class OnnxGraph {
   readonly #plans = new Map<string, Plan>();
   #disposed = false;
 
-  constructor(proto: ModelProto, options: OnnxGraphOptions = {}) {
+  constructor(model: ModelProto, options: OnnxGraphOptions = {}) {
+    const proto = asMessageInstances(model);
     this.proto = proto;
     this.modelName = options.modelName ?? (proto.graph?.name || 'model');
     const graph = proto.graph as GraphProto | null | undefined;
@@ -196,7 +219,6 @@ export class OnnxGraph {
       outputCount: node.output.length,
       ints: (t) => this.#readHost(t),
       floats: (t) => this.#readHost(t),
-      hasKernel: activeBackendHasKernel,
     };
     def.check?.(ctx);
     return { node, def, ctx, inputs: node.input, outputs: node.output };

@@ -36,7 +36,9 @@ describe('TfjsTensorBackend gradients', () => {
     const { value, grads } = valueAndGrads(() => mean(square(sub(mul(tensors.wrap(w), 2), target))), [w]);
     expect(Array.from(await value.data())).toEqual([Math.fround((0 ** 2 + 3 ** 2 + 3 ** 2) / 3)]);
     const g = Array.from(await (grads.get(w) as tf.Tensor).data());
-    [0, -4, 4].forEach((want, i) => expect(g[i]).toBeCloseTo(want, 5));
+    [0, -4, 4].forEach((want, i) => {
+      expect(g[i]).toBeCloseTo(want, 5);
+    });
     tf.dispose([value, ...grads.values(), w]);
     target.dispose();
   });

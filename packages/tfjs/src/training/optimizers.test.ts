@@ -58,7 +58,9 @@ describe('optimizers follow torch.optim step for step', () => {
       optimizer.step(grads);
       tf.dispose([value, ...grads.values()]);
       const got = Array.from(p.dataSync());
-      expected.forEach((want, i) => expect(got[i]).toBeCloseTo(want, 5));
+      expected.forEach((want, i) => {
+        expect(got[i]).toBeCloseTo(want, 5);
+      });
     }
     expect(optimizer.stepCount).toBe(c.trajectory.length);
     optimizer.dispose();

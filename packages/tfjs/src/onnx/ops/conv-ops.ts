@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, UnsupportedOptionError } from '@noiserefine/core';
 import type { NodeAttributes } from '../attributes';
+import { subsample } from '../../tensor/subsample';
 import { matMul } from './linear-algebra-ops';
 import { type OpContext, type OpDefinition, required } from './op-types';
 
@@ -87,18 +88,6 @@ function patches(x: tf.Tensor4D, kernel: Pair, out: Pair, strides: Pair, dilatio
     }
   }
   return taps.length === 1 ? (taps[0] as tf.Tensor) : tf.concat(taps, 2);
-}
-
-/** Every `stride`-th element along `axis` (length (count−1)·stride+1 → count), via pad + reshape + slice. */
-function subsample(x: tf.Tensor, axis: number, stride: number, count: number): tf.Tensor {
-  if (stride === 1) return x;
-  const pad = x.shape.map((_, i): Pair => (i === axis ? [0, stride - 1] : [0, 0]));
-  const padded = tf.pad(x, pad);
-  const split = [...x.shape.slice(0, axis), count, stride, ...x.shape.slice(axis + 1)];
-  const begin = split.map(() => 0);
-  const size = split.map((d, i) => (i === axis + 1 ? 1 : d));
-  const picked = tf.slice(tf.reshape(padded, split), begin, size);
-  return tf.reshape(picked, [...x.shape.slice(0, axis), count, ...x.shape.slice(axis + 1)]);
 }
 
 /** 2-D convolution on NCHW input and [M, C/group, kH, kW] weights. */

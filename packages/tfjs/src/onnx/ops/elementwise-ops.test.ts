@@ -147,6 +147,28 @@ const CASES: ParityCase[] = [
     { x: { type: 'float32', data: Float32Array.of(0, 1.5, -2), dims: [3] } },
     [{ name: 'y', type: 'bool' }],
   ),
+  opCase(
+    'Round (half to even)',
+    { op: 'Round', inputs: ['x'] },
+    { x: { type: 'float32', data: Float32Array.of(0.5, 1.5, 2.5, -0.5, -1.7, 2.2), dims: [6] } },
+  ),
+  opCase(
+    'IsNaN',
+    { op: 'IsNaN', inputs: ['x'] },
+    { x: { type: 'float32', data: Float32Array.of(1, Number.NaN, 0), dims: [3] } },
+    [{ name: 'y', type: 'bool' }],
+  ),
+  opCase('CastLike', { op: 'CastLike', inputs: ['x', 'like'] }, { x: floats([4], 3, 4), like: int64s([0]) }, [
+    { name: 'y', type: 'int64' },
+  ]),
+  {
+    ...binary('Mod', floats([2, 3], 1, 5), positive([3], 2)),
+    name: 'Mod fmod=1 (C fmod on floats)',
+    model: {
+      ...binary('Mod', floats([2, 3], 1, 5), positive([3], 2)).model,
+      nodes: [{ op: 'Mod', inputs: ['a', 'b'], outputs: ['y'], attrs: { fmod: 1 } }],
+    },
+  },
   opCase('Dropout (inference)', { op: 'Dropout', inputs: ['x'], outputs: ['y'] }, { x: floats([2, 3], 1) }),
 ];
 

@@ -30,6 +30,8 @@ function divide(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.mul(tf.floorDiv(tf.abs(a), tf.abs(b)), sign);
 }
 
+const truncate = (x: tf.Tensor): tf.Tensor => tf.mul(tf.sign(x), tf.floor(tf.abs(x)));
+
 function power(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (a.dtype === 'float32') return tf.pow(a, b.dtype === 'float32' ? b : tf.cast(b, 'float32'));
   return tf.cast(tf.round(tf.pow(tf.cast(a, 'float32'), tf.cast(b, 'float32'))), a.dtype);
@@ -79,8 +81,10 @@ export const ELEMENTWISE_OPS: Record<string, OpDefinition> = {
   Div: binary(divide),
   Pow: binary(power),
   Mod: binary((a, b, ctx) => {
-    if (ctx.attrs.int('fmod', 0) === 1) return tf.sub(a, tf.mul(divide(a, b), b));
-    return tf.mod(a, b);
+    if (ctx.attrs.int('fmod', 0) !== 1) return tf.mod(a, b);
+    // C fmod: the remainder of the quotient truncated toward zero.
+    const quotient = a.dtype === 'int32' ? divide(a, b) : truncate(tf.div(a, b));
+    return tf.sub(a, tf.mul(quotient, b));
   }),
   Sqrt: unary((x) => tf.sqrt(x)),
   Exp: unary((x) => tf.exp(x)),

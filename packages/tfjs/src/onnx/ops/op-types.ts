@@ -15,8 +15,6 @@ export interface OpContext {
   ints(t: tf.Tensor): number[];
   /** Host values of a small float tensor (scales, scalars). */
   floats(t: tf.Tensor): number[];
-  /** Whether the active engine has a tfjs kernel. */
-  hasKernel(kernelName: string): boolean;
 }
 
 export type OpInputs = readonly (tf.Tensor | undefined)[];

@@ -39,6 +39,8 @@ const CASES: ParityCase[] = [
   singleOpCase('ReduceProd', { op: 'ReduceProd', inputs: ['x'], attrs: { axes: [2] } }, x),
   singleOpCase('ReduceSumSquare', { op: 'ReduceSumSquare', inputs: ['x'], attrs: { axes: [2] } }, x),
   singleOpCase('ReduceL2', { op: 'ReduceL2', inputs: ['x'], attrs: { axes: [1] } }, x),
+  singleOpCase('ReduceL1', { op: 'ReduceL1', inputs: ['x'], attrs: { axes: [0], keepdims: 0 } }, x),
+  singleOpCase('GlobalMaxPool', { op: 'GlobalMaxPool', inputs: ['x'] }, { x: floats([2, 3, 4, 5], 3) }),
   singleOpCase('ArgMax', { op: 'ArgMax', inputs: ['x'], attrs: { axis: -1, keepdims: 0 } }, x, {
     outputs: [{ name: 'y', type: 'int64' }],
   }),

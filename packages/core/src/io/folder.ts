@@ -1,22 +1,24 @@
 import { ModelLoadError } from '../errors';
 
-/** Reads one file of a tokenizer folder by name; resolves to null (or undefined) when it does not exist. */
-export type TokenizerFileReader = (fileName: string) => Promise<string | null | undefined>;
+/** Reads one file of a folder by name; resolves to null (or undefined) when it does not exist. */
+export type FileReader = (fileName: string) => Promise<string | null | undefined>;
 
 /**
- * Where a tokenizer folder lives: a directory path (Node), a URL (`file:` in Node, `http(s):`
- * anywhere fetch exists), a reader function, or the files' contents by name.
+ * Where a model or tokenizer folder lives: a directory path (Node), a URL (`file:` in Node,
+ * `http(s):` anywhere fetch exists), a reader function, or the files' contents by name.
  */
-export type TokenizerSource = string | URL | TokenizerFileReader | Readonly<Record<string, string>>;
+export type FolderSource = string | URL | FileReader | Readonly<Record<string, string>>;
 
-/** A tokenizer folder opened for reading: its files by name, and a location for messages. */
-export interface TokenizerFolder {
+/** A folder opened for reading: its text files by name, and a location for messages. */
+export interface Folder {
   /** How the folder is named in error messages, e.g. "/models/sd21/tokenizer". */
   readonly location: string;
   /** The location of one file in it, for error messages. */
   pathOf(fileName: string): string;
   /** The file's text, or null when the folder has no such file. */
   read(fileName: string): Promise<string | null>;
+  /** Whether the file exists, without reading it (model files can be gigabytes). */
+  exists(fileName: string): Promise<boolean>;
 }
 
 function joinPath(dir: string, name: string): string {
@@ -29,6 +31,25 @@ const NODE_FS = ['node', 'fs/promises'].join(':');
 
 interface NodeFs {
   readFile(path: string | URL, encoding: 'utf8'): Promise<string>;
+  access(path: string | URL): Promise<void>;
+}
+
+async function nodeFileExists(path: string | URL): Promise<boolean> {
+  try {
+    const fs = (await import(/* @vite-ignore */ NODE_FS)) as NodeFs;
+    await fs.access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function urlExists(url: URL): Promise<boolean> {
+  try {
+    return (await fetch(url, { method: 'HEAD' })).ok;
+  } catch {
+    return false;
+  }
 }
 
 async function readNodeFile(path: string | URL, shown: string): Promise<string | null> {
@@ -38,7 +59,7 @@ async function readNodeFile(path: string | URL, shown: string): Promise<string |
   } catch (error) {
     throw new ModelLoadError(
       shown,
-      'reading a tokenizer folder from a path needs Node.js file access; in a browser pass a URL, a reader function, or the file contents',
+      'reading a folder from a path needs Node.js file access; in a browser pass a URL, a reader function, or the file contents',
       { cause: error },
     );
   }
@@ -67,7 +88,7 @@ async function fetchFile(url: URL): Promise<string | null> {
   return response.text();
 }
 
-function urlFolder(base: URL, subfolder: string): TokenizerFolder {
+function urlFolder(base: URL, subfolder: string): Folder {
   const dir = new URL(base.href.endsWith('/') ? base.href : `${base.href}/`);
   const folder = subfolder === '' ? dir : new URL(subfolder.endsWith('/') ? subfolder : `${subfolder}/`, dir);
   const fileUrl = (name: string) => new URL(name, folder);
@@ -78,14 +99,18 @@ function urlFolder(base: URL, subfolder: string): TokenizerFolder {
       const url = fileUrl(name);
       return url.protocol === 'file:' ? readNodeFile(url, url.href) : fetchFile(url);
     },
+    exists: (name) => {
+      const url = fileUrl(name);
+      return url.protocol === 'file:' ? nodeFileExists(url) : urlExists(url);
+    },
   };
 }
 
 /**
- * Opens a tokenizer folder. `subfolder` mirrors diffusers' `subfolder="tokenizer"` for a pipeline
+ * Opens a folder. `subfolder` mirrors diffusers' `subfolder="tokenizer"` for a pipeline
  * root; file names are always relative to the resulting folder.
  */
-export function openTokenizerFolder(source: TokenizerSource, subfolder = ''): TokenizerFolder {
+export function openFolder(source: FolderSource, subfolder = ''): Folder {
   if (source instanceof URL) return urlFolder(source, subfolder);
   if (typeof source === 'string') {
     if (/^(https?|file):\/\//i.test(source)) return urlFolder(new URL(source), subfolder);
@@ -94,6 +119,7 @@ export function openTokenizerFolder(source: TokenizerSource, subfolder = ''): To
       location: dir,
       pathOf: (name) => joinPath(dir, name),
       read: (name) => readNodeFile(joinPath(dir, name), joinPath(dir, name)),
+      exists: (name) => nodeFileExists(joinPath(dir, name)),
     };
   }
   const prefix = subfolder === '' ? '' : subfolder.endsWith('/') ? subfolder : `${subfolder}/`;
@@ -102,6 +128,7 @@ export function openTokenizerFolder(source: TokenizerSource, subfolder = ''): To
       location: prefix === '' ? '<reader>' : `<reader>/${subfolder}`,
       pathOf: (name) => `${prefix}${name}`,
       read: async (name) => (await source(`${prefix}${name}`)) ?? null,
+      exists: async (name) => ((await source(`${prefix}${name}`)) ?? null) !== null,
     };
   }
   return {
@@ -111,5 +138,6 @@ export function openTokenizerFolder(source: TokenizerSource, subfolder = ''): To
       const key = `${prefix}${name}`;
       return Object.hasOwn(source, key) ? (source[key] ?? null) : null;
     },
+    exists: async (name) => Object.hasOwn(source, `${prefix}${name}`),
   };
 }

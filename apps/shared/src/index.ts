@@ -1,0 +1,2 @@
+export { type GridRow, type LabelledGridOptions, renderLabelledGrid } from './labelled-grid';
+export { timed } from './timing';
