@@ -7,6 +7,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  banner: ({ format }) => (format === 'esm' ? {} : {}),
   external: [/^@tensorflow\//, 'onnxruntime-node', /^@noiserefine\//],
 });

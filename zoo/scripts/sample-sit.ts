@@ -44,7 +44,9 @@ if (values.model !== undefined) {
   await selectEngine();
   const checkpoint = await checkpointToOnnx(resolve(values.checkpoint ?? '.cache/train-sit'));
   transformer = checkpoint.onnx;
-  log(`checkpoint at step ${checkpoint.step}/${checkpoint.config.totalSteps} (${checkpoint.weights} weights)`);
+  log(
+    `checkpoint at step ${checkpoint.step}/${checkpoint.config.totalSteps} (${checkpoint.weights} weights)`,
+  );
 }
 const vaeConfig = JSON.parse(await readFile(join(vaeDir, 'vae_decoder', 'config.json'), 'utf8')) as {
   scaling_factor: number;
@@ -87,7 +89,9 @@ await writeImageGrid(
   { data: all, shape: [scales.length * labels.length, c, h, w] },
   { rows: scales.length * ROWS_PER_SCALE, cols: NUM_CLASSES, labels: scales.flatMap(() => labels) },
 );
-log(`wrote ${resolve(values.out)}: rows = guidance ${scales.map((s) => `${s} ×${ROWS_PER_SCALE}`).join(', ')}`);
+log(
+  `wrote ${resolve(values.out)}: rows = guidance ${scales.map((s) => `${s} ×${ROWS_PER_SCALE}`).join(', ')}`,
+);
 log(`columns: ${ZOO_CLASSES.map((k) => k.name).join(', ')}`);
 await session.release();
 await decoder.release();

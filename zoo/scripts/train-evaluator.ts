@@ -20,7 +20,7 @@ import { readAutoencoder } from '../src/autoencoder/onnx-export';
 import { ZOO_CLASSES } from '../src/classes';
 import { DEFAULT_IMAGE_SIZE, generateDataset, type ZooDataset } from '../src/dataset';
 import { readDatasetCache } from '../src/dataset-cache';
-import { augmentImage, DEFAULT_AUGMENTATION, quantize8Bit } from '../src/evaluator/augment';
+import { augmentImage, quantize8Bit } from '../src/evaluator/augment';
 import {
   EVALUATOR_CONFIG_FORMAT,
   EVALUATOR_CONFIG_VERSION,
@@ -178,22 +178,15 @@ const config: EvaluatorConfig = {
   training: {
     command: `npx tsx scripts/train-evaluator.ts ${process.argv.slice(2).join(' ')}`.trim(),
     framework: `@noiserefine/tfjs (tfjs-${trained.engine})`,
-    seed,
     steps,
-    batchSize,
-    learningRate,
-    weightDecay: 0.01,
-    schedule: 'cosine with warmup, gradient norm clipped at 1',
+    ...trained.hyperparameters,
     optimizer: 'AdamW',
+    schedule: 'cosine with linear warmup; gradient norm clipped at 1',
     seconds: round(trained.seconds),
     cpuSeconds: round(trained.cpuSeconds),
     finalLoss: round(trained.finalLoss),
     dataset: { seed: datasetSeed, count: train.count },
-    augmentation: {
-      ...DEFAULT_AUGMENTATION,
-      autoencoder: 'models/shared/patch-vae-sd21',
-      quantize8Bit: true,
-    },
+    augmentationSources: { autoencoder: 'models/shared/patch-vae-sd21', quantize8Bit: true },
     validation: {
       datasetSeed,
       ...VALIDATION,

@@ -80,7 +80,8 @@ const config: SiTTrainingConfig = {
 const engine = await selectEngine(values.engine ? { engine: values.engine as EngineName } : {});
 log(`tfjs engine: ${engine.engine}`);
 const dataset = await readDatasetCache(resolve(values.dataset));
-if (!dataset.latents) throw new Error(`${values.dataset} holds no latents; run scripts/build-dataset.ts first`);
+if (!dataset.latents)
+  throw new Error(`${values.dataset} holds no latents; run scripts/build-dataset.ts first`);
 const { channels, size } = dataset.latents;
 if (channels !== config.network.inChannels || size !== config.network.inputSize) {
   throw new Error(`the cached latents are [${channels}, ${size}, ${size}], the network expects [4, 8, 8]`);
@@ -113,7 +114,9 @@ if (values.benchmark !== undefined) {
   let last = 0;
   for (let i = 0; i < n; i++) last = (await trainer.trainStep()).loss;
   const perStep = (performance.now() - started) / 1000 / n;
-  log(`benchmark: ${perStep.toFixed(3)} s/step over ${n} steps (batch ${config.batchSize}), last loss ${last.toFixed(4)}`);
+  log(
+    `benchmark: ${perStep.toFixed(3)} s/step over ${n} steps (batch ${config.batchSize}), last loss ${last.toFixed(4)}`,
+  );
   log(`→ ${config.totalSteps} steps ≈ ${formatDuration(perStep * config.totalSteps)}`);
   process.exit(0);
 }
@@ -122,7 +125,9 @@ const clock = new TrainingClock();
 if (existsSync(resolve(checkpointDir, 'checkpoint.json'))) {
   const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
   clock.restore(metadata);
-  log(`resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`);
+  log(
+    `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
+  );
 } else {
   log(`starting a new run; checkpoints go to ${checkpointDir}`);
 }

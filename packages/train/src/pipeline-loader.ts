@@ -1,10 +1,12 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   type BackendSpec,
   DiffusionPipeline,
   decodeLatents,
   disposeAll,
   type GuidancePass,
-  ModelFolder,
+  ModelLoadError,
   SiTPipeline,
   StableDiffusionXLPipeline,
   UnsupportedOptionError,
@@ -19,15 +21,21 @@ export interface LoadTrainingModelOptions {
   onWarning?: (message: string) => void;
 }
 
-async function denoiserBytes(folder: ModelFolder, component: string): Promise<Uint8Array> {
-  if (await folder.has(`${component}/model.onnx_data`)) {
+async function denoiserBytes(dir: string, component: string): Promise<Uint8Array> {
+  const external = join(dir, component, 'model.onnx_data');
+  if (await access(external).then(() => true, () => false)) {
     throw new UnsupportedOptionError(
       'denoiser with external data',
-      folder.resolve(`${component}/model.onnx_data`),
+      external,
       'a single model.onnx holding its weights (refiner graphs are made from the weights in memory)',
     );
   }
-  return folder.readBytes(`${component}/model.onnx`);
+  const file = join(dir, component, 'model.onnx');
+  try {
+    return new Uint8Array(await readFile(file));
+  } catch (error) {
+    throw new ModelLoadError(file, `cannot read the denoiser (${String(error)})`, { cause: error });
+  }
 }
 
 function folderName(dir: string): string {
@@ -40,7 +48,6 @@ function folderName(dir: string): string {
  * encoders) and VAE decoder for validation images, all on the inference backend.
  */
 export async function loadTrainingModel(dir: string, options: LoadTrainingModelOptions = {}): Promise<TrainingModel> {
-  const folder = new ModelFolder(dir);
   const pipeline = await DiffusionPipeline.fromPretrained(dir, {
     backend: options.backend ?? 'onnxruntime-node',
     onWarning: options.onWarning,
@@ -55,7 +62,7 @@ export async function loadTrainingModel(dir: string, options: LoadTrainingModelO
       baseModel,
       backend: pipeline.backend,
       denoiser: pipeline.transformer,
-      denoiserBytes: await denoiserBytes(folder, 'transformer'),
+      denoiserBytes: await denoiserBytes(dir, 'transformer'),
       sampleInput: probe.sampleInput,
       timestepInput: probe.timestepInput,
       output: probe.output,
@@ -87,7 +94,7 @@ export async function loadTrainingModel(dir: string, options: LoadTrainingModelO
     baseModel,
     backend: pipeline.backend,
     denoiser: unet,
-    denoiserBytes: await denoiserBytes(folder, 'unet'),
+    denoiserBytes: await denoiserBytes(dir, 'unet'),
     sampleInput: 'sample',
     timestepInput: 'timestep',
     output: pipeline.unetOutput,

@@ -86,7 +86,7 @@ export function rgbImagesToArray(images: readonly RgbImage[]): Float32Array {
       throw new ShapeMismatchError(
         `image ${n}`,
         [height, width, 3],
-        [image.height, image.width, image.data.length / plane],
+        [image.height, image.width, image.data.length / (image.width * image.height)],
       );
     }
     for (let p = 0; p < plane; p++) {

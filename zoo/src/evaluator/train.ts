@@ -60,6 +60,15 @@ export interface TrainingLogEntry {
 
 export interface TrainedEvaluator {
   architecture: EvaluatorArchitecture;
+  /** The settings the run used, defaults filled in. */
+  hyperparameters: {
+    seed: number;
+    batchSize: number;
+    learningRate: number;
+    weightDecay: number;
+    warmupSteps: number;
+    augmentation: AugmentationOptions;
+  };
   /** The trained weights by parameter name. */
   weights: Map<string, Float32Array>;
   steps: number;
@@ -212,6 +221,14 @@ export async function trainEvaluator(options: EvaluatorTrainingOptions): Promise
     }
     return {
       architecture,
+      hyperparameters: {
+        seed,
+        batchSize,
+        learningRate,
+        weightDecay,
+        warmupSteps,
+        augmentation: { ...batchOptions.augmentation },
+      },
       weights,
       steps,
       finalLoss: tail.reduce((a, b) => a + b, 0) / tail.length,

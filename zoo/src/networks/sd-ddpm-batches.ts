@@ -84,17 +84,27 @@ export class DDPMBatches {
       );
     }
     const rows = conditioning.hidden.length / (conditioning.seq * conditioning.dim);
-    if (!Number.isInteger(rows) || conditioning.rowOf.some((r) => r < 0 || r >= rows) || conditioning.emptyRow >= rows) {
+    if (
+      !Number.isInteger(rows) ||
+      conditioning.rowOf.some((r) => r < 0 || r >= rows) ||
+      conditioning.emptyRow >= rows
+    ) {
       throw new InvalidArgumentError(`DDPM batches: caption rows must index the ${rows} conditioning rows`);
     }
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > this.count) {
-      throw new InvalidArgumentError(`DDPM batches: expected a batch size in [1, ${this.count}], got ${batchSize}`);
+      throw new InvalidArgumentError(
+        `DDPM batches: expected a batch size in [1, ${this.count}], got ${batchSize}`,
+      );
     }
     if (!(captionDropout >= 0 && captionDropout < 1)) {
-      throw new InvalidArgumentError(`DDPM batches: expected captionDropout in [0, 1), got ${captionDropout}`);
+      throw new InvalidArgumentError(
+        `DDPM batches: expected captionDropout in [0, 1), got ${captionDropout}`,
+      );
     }
     if (alphasCumprod.length < 2) {
-      throw new InvalidArgumentError(`DDPM batches: expected ᾱ for ≥ 2 timesteps, got ${alphasCumprod.length}`);
+      throw new InvalidArgumentError(
+        `DDPM batches: expected ᾱ for ≥ 2 timesteps, got ${alphasCumprod.length}`,
+      );
     }
     this.#options = options;
   }
@@ -139,7 +149,10 @@ export class DDPMBatches {
     const context = new Float32Array(b * rowSize);
     const pooled = c.pooled && c.pooledDim ? new Float32Array(b * c.pooledDim) : undefined;
     for (let i = 0; i < b; i++) {
-      const row = (drop[i] as number) < this.#options.captionDropout ? c.emptyRow : (c.rowOf[indices[i] as number] as number);
+      const row =
+        (drop[i] as number) < this.#options.captionDropout
+          ? c.emptyRow
+          : (c.rowOf[indices[i] as number] as number);
       context.set(c.hidden.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
       if (pooled && c.pooled && c.pooledDim) {
         pooled.set(c.pooled.subarray(row * c.pooledDim, (row + 1) * c.pooledDim), i * c.pooledDim);

@@ -1,4 +1,9 @@
-import { DDIMScheduler, EulerDiscreteScheduler, InvalidArgumentError, type Scheduler } from '@noiserefine/core';
+import {
+  DDIMScheduler,
+  EulerDiscreteScheduler,
+  InvalidArgumentError,
+  type Scheduler,
+} from '@noiserefine/core';
 import type { SDUNetConfig } from './sd-unet';
 import type { ClipTextEncoderConfig } from './text-encoder';
 
@@ -105,7 +110,12 @@ export const TINY_SD21: SDFamily = {
   predictionType: 'v_prediction',
   vae: 'patch-vae-sd21',
   scheduler: () =>
-    new DDIMScheduler({ ...SD_NOISE_SCHEDULE, setAlphaToOne: false, clipSample: false, predictionType: 'v_prediction' }),
+    new DDIMScheduler({
+      ...SD_NOISE_SCHEDULE,
+      setAlphaToOne: false,
+      clipSample: false,
+      predictionType: 'v_prediction',
+    }),
   forceZerosForEmptyPrompt: false,
 };
 
@@ -141,8 +151,7 @@ export const TINY_SDXL: SDFamily = {
   },
   predictionType: 'epsilon',
   vae: 'patch-vae-sdxl',
-  scheduler: () =>
-    new EulerDiscreteScheduler({ ...SD_NOISE_SCHEDULE, predictionType: 'epsilon' }),
+  scheduler: () => new EulerDiscreteScheduler({ ...SD_NOISE_SCHEDULE, predictionType: 'epsilon' }),
   forceZerosForEmptyPrompt: true,
 };
 

@@ -28,7 +28,13 @@ export function sdModelIndex(family: SDFamily): Record<string, unknown> {
   const schedulerClass = family.scheduler().className;
   const encoders = Object.fromEntries(
     family.textEncoders.flatMap((e) => [
-      [e.component, ['transformers', e.config.projectionDim === undefined ? 'CLIPTextModel' : 'CLIPTextModelWithProjection']],
+      [
+        e.component,
+        [
+          'transformers',
+          e.config.projectionDim === undefined ? 'CLIPTextModel' : 'CLIPTextModelWithProjection',
+        ],
+      ],
       [e.tokenizer, ['transformers', 'CLIPTokenizer']],
     ]),
   );
@@ -47,7 +53,9 @@ export function sdModelIndex(family: SDFamily): Record<string, unknown> {
 }
 
 /** The family's frozen text encoders, built from their seeds. */
-export function buildFamilyTextEncoders(family: SDFamily): Map<SDFamily['textEncoders'][number]['component'], ModelProto> {
+export function buildFamilyTextEncoders(
+  family: SDFamily,
+): Map<SDFamily['textEncoders'][number]['component'], ModelProto> {
   return new Map(
     family.textEncoders.map((e) => [
       e.component,
@@ -99,7 +107,8 @@ export async function writeSDModelFolder(dir: string, options: SDModelFolderOpti
   for (const spec of family.textEncoders) {
     await copyTokenizer(join(sharedDir, spec.sharedTokenizer), join(staging, spec.tokenizer));
     await mkdir(join(staging, spec.component));
-    const bytes = options.textEncoders?.get(spec.component) ?? encodeModel(built?.get(spec.component) as ModelProto);
+    const bytes =
+      options.textEncoders?.get(spec.component) ?? encodeModel(built?.get(spec.component) as ModelProto);
     await writeFile(join(staging, spec.component, 'model.onnx'), bytes);
     await writeFile(join(staging, spec.component, 'config.json'), json(clipTextConfigJson(spec.config)));
   }
@@ -125,7 +134,9 @@ export async function readTextEncoders(dir: string, family: SDFamily): Promise<M
     try {
       out.set(spec.component, new Uint8Array(await readFile(file)));
     } catch (error) {
-      throw new ModelLoadError(file, 'expected the text encoder the training encoded its captions with', { cause: error });
+      throw new ModelLoadError(file, 'expected the text encoder the training encoded its captions with', {
+        cause: error,
+      });
     }
   }
   return out;

@@ -89,10 +89,17 @@ export class SDTrainer extends GraphTrainer<DDPMBatch> {
             timestepInput.dtype === 'int64'
               ? tf.tensor(batch.timesteps, [b], 'int32')
               : tf.tensor(Float32Array.from(batch.timesteps), [b], 'float32'),
-          [UNET_IO.encoderHiddenStates]: tf.tensor(batch.context, [b, conditioning.seq, conditioning.dim], 'float32'),
+          [UNET_IO.encoderHiddenStates]: tf.tensor(
+            batch.context,
+            [b, conditioning.seq, conditioning.dim],
+            'float32',
+          ),
         };
         if (family.unet.addition) {
-          feeds[UNET_IO.textEmbeds] = tf.tensor(batch.pooled as Float32Array, [b, conditioning.pooledDim as number]);
+          feeds[UNET_IO.textEmbeds] = tf.tensor(batch.pooled as Float32Array, [
+            b,
+            conditioning.pooledDim as number,
+          ]);
           feeds[UNET_IO.timeIds] = tf.tile(tf.tensor(timeIds, [1, TIME_IDS_LENGTH]), [b, 1]);
         }
         return { feeds, target: tf.tensor(batch.target, [b, c, s, s], 'float32') };
@@ -106,6 +113,8 @@ export class SDTrainer extends GraphTrainer<DDPMBatch> {
   /** The UNet with the family's export interface (its timestep dtype and rank) and the trained weights. */
   async exportUNet(weights: 'current' | 'ema' = 'ema'): Promise<Uint8Array> {
     const values = await this.weights(weights);
-    return encodeModel(buildSDUNet(this.family.unet, { weights: values, metadata: { family: this.family.name } }));
+    return encodeModel(
+      buildSDUNet(this.family.unet, { weights: values, metadata: { family: this.family.name } }),
+    );
   }
 }

@@ -26,7 +26,11 @@ export function resnetBlock(g: GraphBuilder, x: Value, temb: Value, options: Res
   return g.scope(options.name, () => {
     let h = silu(g, layerNorm(g, x, { name: 'norm1', dim: inChannels }));
     h = linear(g, h, { name: 'conv1', inFeatures: inChannels, outFeatures: outChannels });
-    const t = linear(g, silu(g, temb), { name: 'time_emb_proj', inFeatures: tembChannels, outFeatures: outChannels });
+    const t = linear(g, silu(g, temb), {
+      name: 'time_emb_proj',
+      inFeatures: tembChannels,
+      outFeatures: outChannels,
+    });
     h = g.add(h, g.unsqueeze(t, [1]));
     h = silu(g, layerNorm(g, h, { name: 'norm2', dim: outChannels }));
     h = linear(g, h, { name: 'conv2', inFeatures: outChannels, outFeatures: outChannels, init: 'zeros' });
@@ -61,7 +65,10 @@ function transformerBlock(g: GraphBuilder, x: Value, index: number, options: Tra
       attention(g, norm(h, 'norm2'), { name: 'attn2', dim, heads, qkvBias: false, context, contextDim }),
     );
     const ff = g.scope('ff.net', () => {
-      const inner = gelu(g, linear(g, norm(h, 'norm3'), { name: '0.proj', inFeatures: dim, outFeatures: ffMult * dim }));
+      const inner = gelu(
+        g,
+        linear(g, norm(h, 'norm3'), { name: '0.proj', inFeatures: dim, outFeatures: ffMult * dim }),
+      );
       return linear(g, inner, { name: '2', inFeatures: ffMult * dim, outFeatures: dim });
     });
     return g.add(h, ff);
@@ -75,7 +82,11 @@ function transformerBlock(g: GraphBuilder, x: Value, index: number, options: Tra
 export function transformer2d(g: GraphBuilder, x: Value, options: TransformerOptions): Value {
   const { channels: dim } = options;
   return g.scope(options.name, () => {
-    let h = linear(g, layerNorm(g, x, { name: 'norm', dim }), { name: 'proj_in', inFeatures: dim, outFeatures: dim });
+    let h = linear(g, layerNorm(g, x, { name: 'norm', dim }), {
+      name: 'proj_in',
+      inFeatures: dim,
+      outFeatures: dim,
+    });
     for (let i = 0; i < options.layers; i++) h = transformerBlock(g, h, i, options);
     return g.add(x, linear(g, h, { name: 'proj_out', inFeatures: dim, outFeatures: dim, init: 'zeros' }));
   });

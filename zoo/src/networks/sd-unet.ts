@@ -86,7 +86,8 @@ export function checkUNetConfig(config: SDUNetConfig): void {
   for (const c of blockOutChannels) {
     if (c % attentionHeadDim !== 0) problems.push(`attentionHeadDim ${attentionHeadDim} dividing ${c}`);
   }
-  if ((blockOutChannels[0] ?? 0) % 4 !== 0) problems.push('blockOutChannels[0] divisible by 4 (position embedding)');
+  if ((blockOutChannels[0] ?? 0) % 4 !== 0)
+    problems.push('blockOutChannels[0] divisible by 4 (position embedding)');
   if (!(config.layersPerBlock >= 1)) problems.push(`layersPerBlock ${config.layersPerBlock} ≥ 1`);
   if (problems.length > 0) throw new InvalidArgumentError(`UNet config: expected ${problems.join(', ')}`);
 }
@@ -97,7 +98,9 @@ function timeEmbedding(g: GraphBuilder, config: SDUNetConfig, input: TimestepInp
   const timestep = g.input(UNET_IO.timestep, input.dtype, shape);
   let t = timestep;
   if (input.dtype === 'int64') {
-    [t] = g.node('Cast', [timestep], [{ dtype: 'float32', shape }], { attributes: { to: { int: 1 } } }) as [Value];
+    [t] = g.node('Cast', [timestep], [{ dtype: 'float32', shape }], { attributes: { to: { int: 1 } } }) as [
+      Value,
+    ];
   }
   // A scalar timestep is shared by the batch: embed it once and let the adds broadcast.
   if (input.rank === 0) t = g.reshape(t, [1]);
@@ -110,7 +113,10 @@ function timeEmbedding(g: GraphBuilder, config: SDUNetConfig, input: TimestepInp
   // Timesteps(a, flip_sin_to_cos=True) of each id: [B, 6] → [B, 6, a] → [B, 6·a].
   const idEmbeds = g.scope('add_time_proj', () => {
     const freqs = timestepFrequencies({ dim: a });
-    const args = g.mul(g.unsqueeze(timeIds, [2]), g.constant(freqs, [1, 1, freqs.length], { name: 'frequencies' }));
+    const args = g.mul(
+      g.unsqueeze(timeIds, [2]),
+      g.constant(freqs, [1, 1, freqs.length], { name: 'frequencies' }),
+    );
     return g.reshape(g.concat([g.cos(args), g.sin(args)], -1), [0, TIME_IDS_LENGTH * a]);
   });
   const added = g.scope('add_embedding', () => {
@@ -120,7 +126,11 @@ function timeEmbedding(g: GraphBuilder, config: SDUNetConfig, input: TimestepInp
       inFeatures,
       outFeatures: config.timeEmbedDim,
     });
-    return linear(g, silu(g, h), { name: 'linear_2', inFeatures: config.timeEmbedDim, outFeatures: config.timeEmbedDim });
+    return linear(g, silu(g, h), {
+      name: 'linear_2',
+      inFeatures: config.timeEmbedDim,
+      outFeatures: config.timeEmbedDim,
+    });
   });
   return g.add(temb, added);
 }
@@ -143,7 +153,11 @@ export function buildSDUNet(config: SDUNetConfig, options: BuildUNetOptions = {}
   });
   const sample = g.input(UNET_IO.sample, 'float32', ['batch', inChannels, size, size]);
   const temb = timeEmbedding(g, config, options.timestepInput ?? config.timestepInput);
-  const context = g.input(UNET_IO.encoderHiddenStates, 'float32', ['batch', 'sequence', config.crossAttentionDim]);
+  const context = g.input(UNET_IO.encoderHiddenStates, 'float32', [
+    'batch',
+    'sequence',
+    config.crossAttentionDim,
+  ]);
   const tembChannels = config.timeEmbedDim;
   const attentionFor = (name: string, channels: number) => (x: Value) =>
     transformer2d(g, x, {
@@ -170,9 +184,15 @@ export function buildSDUNet(config: SDUNetConfig, options: BuildUNetOptions = {}
   widths.forEach((width, level) => {
     const name = `down_blocks.${level}`;
     for (let j = 0; j < layersPerBlock; j++) {
-      h = resnetBlock(g, h, temb, { name: `${name}.resnets.${j}`, inChannels: channels, outChannels: width, tembChannels });
+      h = resnetBlock(g, h, temb, {
+        name: `${name}.resnets.${j}`,
+        inChannels: channels,
+        outChannels: width,
+        tembChannels,
+      });
       channels = width;
-      if (config.downBlockTypes[level] === 'CrossAttnDownBlock2D') h = attentionFor(`${name}.attentions.${j}`, width)(h);
+      if (config.downBlockTypes[level] === 'CrossAttnDownBlock2D')
+        h = attentionFor(`${name}.attentions.${j}`, width)(h);
       skips.push({ value: h, channels });
     }
     if (level < widths.length - 1) {
@@ -182,9 +202,19 @@ export function buildSDUNet(config: SDUNetConfig, options: BuildUNetOptions = {}
     }
   });
 
-  h = resnetBlock(g, h, temb, { name: 'mid_block.resnets.0', inChannels: channels, outChannels: channels, tembChannels });
+  h = resnetBlock(g, h, temb, {
+    name: 'mid_block.resnets.0',
+    inChannels: channels,
+    outChannels: channels,
+    tembChannels,
+  });
   h = attentionFor('mid_block.attentions.0', channels)(h);
-  h = resnetBlock(g, h, temb, { name: 'mid_block.resnets.1', inChannels: channels, outChannels: channels, tembChannels });
+  h = resnetBlock(g, h, temb, {
+    name: 'mid_block.resnets.1',
+    inChannels: channels,
+    outChannels: channels,
+    tembChannels,
+  });
 
   const reversed = [...widths].reverse();
   reversed.forEach((width, i) => {
@@ -198,7 +228,8 @@ export function buildSDUNet(config: SDUNetConfig, options: BuildUNetOptions = {}
         tembChannels,
       });
       channels = width;
-      if (config.upBlockTypes[i] === 'CrossAttnUpBlock2D') h = attentionFor(`${name}.attentions.${j}`, width)(h);
+      if (config.upBlockTypes[i] === 'CrossAttnUpBlock2D')
+        h = attentionFor(`${name}.attentions.${j}`, width)(h);
     }
     if (i < reversed.length - 1) {
       h = upsample(g, h, `${name}.upsamplers.0`, side, channels);

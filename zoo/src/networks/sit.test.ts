@@ -38,7 +38,10 @@ function nonZeroWeights(config: SiTNetworkConfig): Map<string, Float32Array> {
   const weights = new Map<string, Float32Array>();
   for (const t of reference.graph?.initializer ?? []) {
     const size = (t.dims ?? []).reduce((p: number, d) => p * Number(d), 1);
-    weights.set(t.name as string, Float32Array.from({ length: size }, (_, i) => 0.05 * Math.cos(i * 1.7 + size)));
+    weights.set(
+      t.name as string,
+      Float32Array.from({ length: size }, (_, i) => 0.05 * Math.cos(i * 1.7 + size)),
+    );
   }
   return weights;
 }

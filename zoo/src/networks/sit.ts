@@ -93,7 +93,12 @@ function ditBlock(g: GraphBuilder, h: Value, c: Value, index: number, config: Si
   return g.scope(name, () => {
     const norm1 = layerNorm(g, h, { name: 'norm1', dim, eps: 1e-6, elementwiseAffine: false });
     const attnIn = modulate(g, norm1, shiftMsa, scaleMsa);
-    const afterAttn = gatedResidual(g, h, gateMsa, attention(g, attnIn, { name: 'attn', dim, heads, init: 'xavier' }));
+    const afterAttn = gatedResidual(
+      g,
+      h,
+      gateMsa,
+      attention(g, attnIn, { name: 'attn', dim, heads, init: 'xavier' }),
+    );
     const norm2 = layerNorm(g, afterAttn, { name: 'norm2', dim, eps: 1e-6, elementwiseAffine: false });
     const mlpIn = modulate(g, norm2, shiftMlp, scaleMlp);
     const mlpOut = mlp(g, mlpIn, {

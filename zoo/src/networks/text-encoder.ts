@@ -1,5 +1,13 @@
 import { InvalidArgumentError } from '@noiserefine/core';
-import { GraphBuilder, gelu, layerNorm, linear, type ModelProto, type ParameterInit, type Value } from '@noiserefine/onnx';
+import {
+  GraphBuilder,
+  gelu,
+  layerNorm,
+  linear,
+  type ModelProto,
+  type ParameterInit,
+  type Value,
+} from '@noiserefine/onnx';
 
 /** Hyperparameters of a CLIP text transformer (transformers' CLIPTextConfig, camelCased). */
 export interface ClipTextEncoderConfig {
@@ -65,7 +73,8 @@ export function checkTextEncoderConfig(config: ClipTextEncoderConfig): void {
   if (!(eosTokenId === vocabSize - 1 && bosTokenId < eosTokenId)) {
     problems.push(`eosTokenId ${eosTokenId} = vocabSize − 1 (the largest id, so argmax finds it)`);
   }
-  if (problems.length > 0) throw new InvalidArgumentError(`text encoder config: expected ${problems.join(', ')}`);
+  if (problems.length > 0)
+    throw new InvalidArgumentError(`text encoder config: expected ${problems.join(', ')}`);
 }
 
 function activation(g: GraphBuilder, x: Value, kind: ClipTextEncoderConfig['hiddenAct']): Value {
@@ -74,7 +83,14 @@ function activation(g: GraphBuilder, x: Value, kind: ClipTextEncoderConfig['hidd
 }
 
 /** x·W + b with W [in, out] drawn from `init` and a zero bias (a CLIP projection). */
-function dense(g: GraphBuilder, x: Value, name: string, inFeatures: number, outFeatures: number, init: ParameterInit): Value {
+function dense(
+  g: GraphBuilder,
+  x: Value,
+  name: string,
+  inFeatures: number,
+  outFeatures: number,
+  init: ParameterInit,
+): Value {
   return g.scope(name, () => {
     const weight = g.parameter('weight', [inFeatures, outFeatures], init);
     return g.add(g.matMul(x, weight), g.parameter('bias', [outFeatures], 'zeros'));
@@ -93,12 +109,22 @@ function causalSelfAttention(g: GraphBuilder, x: Value, config: ClipTextEncoderC
     const v = split(project('v_proj'), [0, 2, 1, 3]);
     const scores = g.add(g.mul(g.matMul(q, kT, { name: 'attention_scores' }), 1 / Math.sqrt(headDim)), mask);
     const probs = g.softmax(scores, -1, { name: 'attention_probs' });
-    const merged = g.reshape(g.transpose(g.matMul(probs, v, { name: 'attention_output' }), [0, 2, 1, 3]), [0, 0, dim]);
+    const merged = g.reshape(g.transpose(g.matMul(probs, v, { name: 'attention_output' }), [0, 2, 1, 3]), [
+      0,
+      0,
+      dim,
+    ]);
     return dense(g, merged, 'out_proj', dim, dim, { normal: RESIDUAL_OUTPUT_STD });
   });
 }
 
-function encoderLayer(g: GraphBuilder, h: Value, index: number, config: ClipTextEncoderConfig, mask: Value): Value {
+function encoderLayer(
+  g: GraphBuilder,
+  h: Value,
+  index: number,
+  config: ClipTextEncoderConfig,
+  mask: Value,
+): Value {
   const { hiddenSize: dim, intermediateSize, layerNormEps: eps } = config;
   return g.scope(`encoder.layers.${index}`, () => {
     const attended = g.add(
@@ -139,9 +165,11 @@ function poolAtEos(g: GraphBuilder, ids: Value, hidden: Value, length: number, d
     [1, length],
     { name: 'position_ids' },
   );
-  const [isEos] = g.node('Equal', [g.unsqueeze(position, [1]), positions], [
-    { dtype: 'bool', shape: ['batch', length] },
-  ]) as [Value];
+  const [isEos] = g.node(
+    'Equal',
+    [g.unsqueeze(position, [1]), positions],
+    [{ dtype: 'bool', shape: ['batch', length] }],
+  ) as [Value];
   const [oneHot] = g.node('Cast', [isEos], [{ dtype: 'float32', shape: ['batch', length] }], {
     attributes: { to: { int: 1 } },
   }) as [Value];

@@ -74,7 +74,9 @@ describe('flow-matching batches', () => {
 
   it('reject inconsistent data and options', () => {
     expect(() => new FlowMatchingBatches({ ...options, sampleSize: 3 })).toThrow(InvalidArgumentError);
-    expect(() => new FlowMatchingBatches({ ...options, labels: labels.subarray(1) })).toThrow(/one label per latent/);
+    expect(() => new FlowMatchingBatches({ ...options, labels: labels.subarray(1) })).toThrow(
+      /one label per latent/,
+    );
     expect(() => new FlowMatchingBatches({ ...options, batchSize: 11 })).toThrow(/batch size in \[1, 10\]/);
     expect(() => new FlowMatchingBatches({ ...options, numClasses: 2 })).toThrow(/label 2 is 2/);
     expect(() => new FlowMatchingBatches(options).batch(-1)).toThrow(/non-negative integer step/);

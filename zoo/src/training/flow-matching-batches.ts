@@ -78,12 +78,16 @@ export class FlowMatchingBatches {
       );
     }
     if (!(labelDropout >= 0 && labelDropout < 1)) {
-      throw new InvalidArgumentError(`flow-matching batches: expected labelDropout in [0, 1), got ${labelDropout}`);
+      throw new InvalidArgumentError(
+        `flow-matching batches: expected labelDropout in [0, 1), got ${labelDropout}`,
+      );
     }
     for (let i = 0; i < labels.length; i++) {
       const label = labels[i] as number;
       if (!(Number.isInteger(label) && label >= 0 && label < numClasses)) {
-        throw new InvalidArgumentError(`flow-matching batches: label ${i} is ${label}, expected 0..${numClasses - 1}`);
+        throw new InvalidArgumentError(
+          `flow-matching batches: label ${i} is ${label}, expected 0..${numClasses - 1}`,
+        );
       }
     }
     this.#options = options;
@@ -93,7 +97,10 @@ export class FlowMatchingBatches {
   #row(position: number): number {
     const epoch = Math.floor(position / this.count);
     if (epoch !== this.#epoch) {
-      this.#order = permutation(this.count, new Generator(streamSeed(this.#options.seed, ORDER_STREAM, epoch)));
+      this.#order = permutation(
+        this.count,
+        new Generator(streamSeed(this.#options.seed, ORDER_STREAM, epoch)),
+      );
       this.#epoch = epoch;
     }
     return this.#order[position - epoch * this.count] as number;
@@ -102,7 +109,9 @@ export class FlowMatchingBatches {
   /** The batch of optimizer step `step` (0-based). */
   batch(step: number): FlowMatchingBatch {
     if (!Number.isInteger(step) || step < 0) {
-      throw new InvalidArgumentError(`flow-matching batches: expected a non-negative integer step, got ${step}`);
+      throw new InvalidArgumentError(
+        `flow-matching batches: expected a non-negative integer step, got ${step}`,
+      );
     }
     const { latents, labels, sampleSize: d, batchSize: b, numClasses, labelDropout, seed } = this.#options;
     const indices = Int32Array.from({ length: b }, (_, i) => this.#row(step * b + i));

@@ -68,7 +68,12 @@ export class GraphTrainer<Batch> {
 
   constructor(options: GraphTrainerOptions<Batch>) {
     const { totalSteps, warmupSteps, emaDecay, learningRate, weightDecay } = options.settings;
-    if (!Number.isInteger(totalSteps) || totalSteps < 1 || !Number.isInteger(warmupSteps) || warmupSteps < 0) {
+    if (
+      !Number.isInteger(totalSteps) ||
+      totalSteps < 1 ||
+      !Number.isInteger(warmupSteps) ||
+      warmupSteps < 0
+    ) {
       throw new InvalidArgumentError(
         `training: expected totalSteps ≥ 1 and warmupSteps ≥ 0 (integers), got ${totalSteps} and ${warmupSteps}`,
       );
@@ -77,7 +82,9 @@ export class GraphTrainer<Batch> {
       throw new InvalidArgumentError(`training: expected emaDecay in [0, 1), got ${emaDecay}`);
     }
     if (options.graph.variables.size === 0) {
-      throw new InvalidArgumentError('training: the graph has no trainable variables (load it with trainable: true)');
+      throw new InvalidArgumentError(
+        'training: the graph has no trainable variables (load it with trainable: true)',
+      );
     }
     this.#options = options;
     this.graph = options.graph;
@@ -208,8 +215,13 @@ export class GraphTrainer<Batch> {
   }
 
   /** Restores a checkpoint of a run with the same config; returns the step it resumes at. */
-  async loadCheckpoint(dir: string): Promise<{ step: number; metadata: Record<string, unknown> | undefined }> {
-    const loaded = await loadCheckpoint(dir, { variables: this.checkpointVariables(), optimizer: this.optimizer });
+  async loadCheckpoint(
+    dir: string,
+  ): Promise<{ step: number; metadata: Record<string, unknown> | undefined }> {
+    const loaded = await loadCheckpoint(dir, {
+      variables: this.checkpointVariables(),
+      optimizer: this.optimizer,
+    });
     const saved = JSON.stringify(loaded.metadata?.config);
     const running = JSON.stringify(this.#options.runConfig);
     if (saved !== undefined && saved !== running) {

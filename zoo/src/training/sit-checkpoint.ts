@@ -16,13 +16,22 @@ export interface CheckpointNetwork {
  * The network of a SiTTrainer checkpoint as ONNX, without the dataset or the optimizer:
  * for looking at samples of a run in progress. Needs an active tfjs engine.
  */
-export async function checkpointToOnnx(dir: string, prefer: 'ema' | 'current' = 'ema'): Promise<CheckpointNetwork> {
+export async function checkpointToOnnx(
+  dir: string,
+  prefer: 'ema' | 'current' = 'ema',
+): Promise<CheckpointNetwork> {
   const header = await loadCheckpoint(dir, { variables: new Map(), strict: false });
   const config = header.metadata?.config as SiTTrainingConfig | undefined;
   if (!config?.network) {
-    throw new ModelLoadError(dir, 'expected a SiT training checkpoint whose metadata holds the training config');
+    throw new ModelLoadError(
+      dir,
+      'expected a SiT training checkpoint whose metadata holds the training config',
+    );
   }
-  const graph = new OnnxGraph(buildSiT(config.network, { seed: config.seed }), { trainable: true, modelName: 'sit' });
+  const graph = new OnnxGraph(buildSiT(config.network, { seed: config.seed }), {
+    trainable: true,
+    modelName: 'sit',
+  });
   try {
     const weights = prefer === 'ema' && config.emaDecay > 0 ? 'ema' : 'current';
     const prefix = weights === 'ema' ? EMA_PREFIX : '';

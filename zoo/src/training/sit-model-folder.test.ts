@@ -20,7 +20,10 @@ function nonTrivialNetwork(): Uint8Array {
   const weights = new Map<string, Float32Array>();
   for (const t of reference.graph?.initializer ?? []) {
     const size = (t.dims ?? []).reduce((p: number, d) => p * Number(d), 1);
-    weights.set(t.name as string, Float32Array.from({ length: size }, (_, i) => 0.1 * Math.sin(i * 2.3 + size)));
+    weights.set(
+      t.name as string,
+      Float32Array.from({ length: size }, (_, i) => 0.1 * Math.sin(i * 2.3 + size)),
+    );
   }
   return encodeModel(buildSiT(NETWORK, { weights }));
 }
@@ -74,7 +77,14 @@ describe('the SiT model folder', () => {
 
     const session = await ort.InferenceSession.create(join(dir, 'transformer', 'model.onnx'));
     const sample = (guidanceScale: number) =>
-      sampleSiT(ort, session, { labels, nullClass: 10, guidanceScale, numSteps: 3, seed: 11, latentShape: [4, 8, 8] });
+      sampleSiT(ort, session, {
+        labels,
+        nullClass: 10,
+        guidanceScale,
+        numSteps: 3,
+        seed: 11,
+        latentShape: [4, 8, 8],
+      });
     const fromSampler = await sample(2.5);
     const unguided = await sample(1);
     await session.release();

@@ -58,7 +58,9 @@ export async function sampleSiT(
     });
     const v = out[SIT_IO.output]?.data as Float32Array;
     for (let i = 0; i < b * d; i++) {
-      const velocity = guided ? (v[i] as number) + w * ((v[b * d + i] as number) - (v[i] as number)) : (v[i] as number);
+      const velocity = guided
+        ? (v[i] as number) + w * ((v[b * d + i] as number) - (v[i] as number))
+        : (v[i] as number);
       x[i] = (x[i] as number) + dt * velocity;
     }
   }

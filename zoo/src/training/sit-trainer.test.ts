@@ -40,7 +40,8 @@ function classPatterns(): LatentTrainingData {
   const latents = new Float32Array(count * 256);
   for (let i = 0; i < count; i++) {
     const c = labels[i] as number;
-    for (let k = 0; k < 256; k++) latents[i * 256 + k] = 1.5 * Math.cos(0.05 * k * (c + 1) + c) + 0.1 * Math.sin(i + k);
+    for (let k = 0; k < 256; k++)
+      latents[i * 256 + k] = 1.5 * Math.cos(0.05 * k * (c + 1) + c) + 0.1 * Math.sin(i + k);
   }
   return { latents, labels };
 }

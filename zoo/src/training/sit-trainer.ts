@@ -65,7 +65,12 @@ export class SiTTrainer {
 
   constructor(config: SiTTrainingConfig, data: LatentTrainingData) {
     const { network, totalSteps, warmupSteps, emaDecay } = config;
-    if (!Number.isInteger(totalSteps) || totalSteps < 1 || !Number.isInteger(warmupSteps) || warmupSteps < 0) {
+    if (
+      !Number.isInteger(totalSteps) ||
+      totalSteps < 1 ||
+      !Number.isInteger(warmupSteps) ||
+      warmupSteps < 0
+    ) {
       throw new InvalidArgumentError(
         `SiT training: expected totalSteps ≥ 1 and warmupSteps ≥ 0 (integers), got ${totalSteps} and ${warmupSteps}`,
       );
@@ -83,7 +88,10 @@ export class SiTTrainer {
       labelDropout: config.labelDropout,
       seed: config.seed,
     });
-    this.graph = new OnnxGraph(buildSiT(network, { seed: config.seed }), { trainable: true, modelName: 'sit' });
+    this.graph = new OnnxGraph(buildSiT(network, { seed: config.seed }), {
+      trainable: true,
+      modelName: 'sit',
+    });
     this.optimizer = new AdamW({
       lr: config.learningRate,
       weightDecay: config.weightDecay,
@@ -164,7 +172,10 @@ export class SiTTrainer {
    * Mean loss over fixed batches (no dropout, no update), with the current weights or the
    * moving average: comparable across steps, unlike the noisy training loss.
    */
-  async evaluate(batches: readonly FlowMatchingBatch[], weights: 'current' | 'ema' = 'current'): Promise<number> {
+  async evaluate(
+    batches: readonly FlowMatchingBatch[],
+    weights: 'current' | 'ema' = 'current',
+  ): Promise<number> {
     return this.#withWeights(weights, async () => {
       let sum = 0;
       for (const batch of batches) {
@@ -216,8 +227,13 @@ export class SiTTrainer {
   }
 
   /** Restores a checkpoint of a run with the same config; returns the step it resumes at. */
-  async loadCheckpoint(dir: string): Promise<{ step: number; metadata: Record<string, unknown> | undefined }> {
-    const loaded = await loadCheckpoint(dir, { variables: this.checkpointVariables(), optimizer: this.optimizer });
+  async loadCheckpoint(
+    dir: string,
+  ): Promise<{ step: number; metadata: Record<string, unknown> | undefined }> {
+    const loaded = await loadCheckpoint(dir, {
+      variables: this.checkpointVariables(),
+      optimizer: this.optimizer,
+    });
     const saved = loaded.metadata?.config;
     if (saved !== undefined && JSON.stringify(saved) !== JSON.stringify(this.config)) {
       throw new InvalidArgumentError(

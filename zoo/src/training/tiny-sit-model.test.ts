@@ -64,7 +64,11 @@ describe.skipIf(!existsSync(join(TINY_SIT_DIR, 'model_index.json')))('the shippe
   it('loads in SiTPipeline and generates images', async () => {
     const pipeline = await SiTPipeline.fromPretrained(TINY_SIT_DIR, { backend: await tfjsBackend() });
     expect(pipeline.config).toMatchObject({ numClasses: 10, inputSize: 8, inChannels: 4, cfgChannels: null });
-    const { images, latents } = await pipeline.generate({ classLabel: [2, 5], numInferenceSteps: 4, seed: 1 });
+    const { images, latents } = await pipeline.generate({
+      classLabel: [2, 5],
+      numInferenceSteps: 4,
+      seed: 1,
+    });
     latents.dispose();
     await pipeline.dispose();
     expect(images.map((im) => im.data.length)).toEqual([16 * 16 * 3, 16 * 16 * 3]);

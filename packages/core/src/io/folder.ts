@@ -19,6 +19,8 @@ export interface Folder {
   read(fileName: string): Promise<string | null>;
   /** Whether the file exists, without reading it (model files can be gigabytes). */
   exists(fileName: string): Promise<boolean>;
+  /** The file's bytes, or null when the folder has no such file. */
+  readBytes(fileName: string): Promise<Uint8Array | null>;
 }
 
 function joinPath(dir: string, name: string): string {
@@ -31,6 +33,7 @@ const NODE_FS = ['node', 'fs/promises'].join(':');
 
 interface NodeFs {
   readFile(path: string | URL, encoding: 'utf8'): Promise<string>;
+  readFile(path: string | URL): Promise<Uint8Array>;
   access(path: string | URL): Promise<void>;
 }
 
@@ -74,6 +77,35 @@ async function readNodeFile(path: string | URL, shown: string): Promise<string |
   }
 }
 
+async function readNodeBytes(path: string | URL, shown: string): Promise<Uint8Array | null> {
+  const fs = (await import(/* @vite-ignore */ NODE_FS)) as NodeFs;
+  try {
+    return new Uint8Array(await fs.readFile(path));
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new ModelLoadError(shown, `the file exists but cannot be read (${String(code ?? error)})`, {
+      cause: error,
+    });
+  }
+}
+
+async function fetchBytes(url: URL): Promise<Uint8Array | null> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (error) {
+    throw new ModelLoadError(url.href, 'the request failed', { cause: error });
+  }
+  if (response.status === 404) return null;
+  if (!response.ok) {
+    throw new ModelLoadError(url.href, `expected HTTP 200, got ${response.status} ${response.statusText}`);
+  }
+  return new Uint8Array(await response.arrayBuffer());
+}
+
+const encodeText = (text: string | null | undefined) => (text == null ? null : new TextEncoder().encode(text));
+
 async function fetchFile(url: URL): Promise<string | null> {
   let response: Response;
   try {
@@ -103,6 +135,10 @@ function urlFolder(base: URL, subfolder: string): Folder {
       const url = fileUrl(name);
       return url.protocol === 'file:' ? nodeFileExists(url) : urlExists(url);
     },
+    readBytes: (name) => {
+      const url = fileUrl(name);
+      return url.protocol === 'file:' ? readNodeBytes(url, url.href) : fetchBytes(url);
+    },
   };
 }
 
@@ -120,6 +156,7 @@ export function openFolder(source: FolderSource, subfolder = ''): Folder {
       pathOf: (name) => joinPath(dir, name),
       read: (name) => readNodeFile(joinPath(dir, name), joinPath(dir, name)),
       exists: (name) => nodeFileExists(joinPath(dir, name)),
+      readBytes: (name) => readNodeBytes(joinPath(dir, name), joinPath(dir, name)),
     };
   }
   const prefix = subfolder === '' ? '' : subfolder.endsWith('/') ? subfolder : `${subfolder}/`;
@@ -129,6 +166,7 @@ export function openFolder(source: FolderSource, subfolder = ''): Folder {
       pathOf: (name) => `${prefix}${name}`,
       read: async (name) => (await source(`${prefix}${name}`)) ?? null,
       exists: async (name) => ((await source(`${prefix}${name}`)) ?? null) !== null,
+      readBytes: async (name) => encodeText(await source(`${prefix}${name}`)),
     };
   }
   return {
@@ -139,5 +177,6 @@ export function openFolder(source: FolderSource, subfolder = ''): Folder {
       return Object.hasOwn(source, key) ? (source[key] ?? null) : null;
     },
     exists: async (name) => Object.hasOwn(source, `${prefix}${name}`),
+    readBytes: async (name) => encodeText(source[`${prefix}${name}`]),
   };
 }

@@ -42,6 +42,12 @@ export class ModelFolder {
     return text;
   }
 
+  async readBytes(relativePath: string): Promise<Uint8Array> {
+    const bytes = await this.#folder.readBytes(relativePath);
+    if (bytes === null) throw new ModelLoadError(this.resolve(relativePath), 'the file is missing');
+    return bytes;
+  }
+
   /** Reads and parses a JSON file; a parse failure names the file. */
   async readJson<T = Record<string, unknown>>(relativePath: string): Promise<T> {
     const text = await this.readText(relativePath);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, type Tensor } from '@noiserefine/core';
+import { registerMissingGradients } from '../gradients/register-gradients';
 import { TfjsTensor } from '../tensor/tfjs-tensor-backend';
 
 /** Gradients by variable. */
@@ -37,6 +38,8 @@ export function valueAndGrads(
 ): ValueAndGrads {
   const list = [...(variables instanceof Map ? variables.values() : (variables as Iterable<tf.Variable>))];
   if (list.length === 0) throw new InvalidArgumentError('valueAndGrads needs at least one variable');
+  // For engines set up without selectEngine (idempotent).
+  registerMissingGradients();
   const { value, grads } = tf.variableGrads(() => asScalar(loss()), list);
   const byVariable: Gradients = new Map();
   for (const v of list) {
