@@ -13,7 +13,8 @@ export function conditionKind(condition: Condition): ConditionKind {
 /** Checks every condition is of one kind and returns it. */
 export function conditionsKind(conditions: readonly Condition[], what = 'conditions'): ConditionKind {
   const first = conditions[0];
-  if (first === undefined) throw new InvalidArgumentError(`${what}: expected at least one condition, got none`);
+  if (first === undefined)
+    throw new InvalidArgumentError(`${what}: expected at least one condition, got none`);
   const kind = conditionKind(first);
   const other = conditions.find((c) => conditionKind(c) !== kind);
   if (other !== undefined) {
@@ -27,7 +28,10 @@ export function conditionsKind(conditions: readonly Condition[], what = 'conditi
 /** Class labels from "0-9", "1,3,5" or "0-4,7". */
 export function parseClassList(spec: string): Condition[] {
   const labels: number[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const range = /^(\d+)\s*-\s*(\d+)$/.exec(part);
     if (range) {
       const [from, to] = [Number(range[1]), Number(range[2])];
@@ -41,7 +45,8 @@ export function parseClassList(spec: string): Condition[] {
       );
     }
   }
-  if (labels.length === 0) throw new InvalidArgumentError(`class list: expected at least one class, got "${spec}"`);
+  if (labels.length === 0)
+    throw new InvalidArgumentError(`class list: expected at least one class, got "${spec}"`);
   return labels.map((label) => ({ label }));
 }
 
@@ -70,6 +75,7 @@ export async function readConditionsFile(path: string): Promise<Condition[]> {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
-  if (prompts.length === 0) throw new InvalidArgumentError(`${path}: expected at least one prompt line, got none`);
+  if (prompts.length === 0)
+    throw new InvalidArgumentError(`${path}: expected at least one prompt line, got none`);
   return prompts.map((prompt) => ({ prompt }));
 }

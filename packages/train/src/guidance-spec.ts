@@ -32,6 +32,7 @@ export function makeTargetGuidance(guidance: TargetGuidance, cfgChannels?: numbe
       `target guidance: expected CFG (guidanceScale > 1) and/or PAG (pagScale > 0) to distil, got guidanceScale ${guidanceScale} and pagScale ${pagScale}`,
     );
   }
-  if (pagScale > 0) return perturbedAttentionGuidance({ pagScale, guidanceScale: Math.max(1, guidanceScale) });
+  if (pagScale > 0)
+    return perturbedAttentionGuidance({ pagScale, guidanceScale: Math.max(1, guidanceScale) });
   return classifierFreeGuidance({ guidanceScale, channels: cfgChannels });
 }

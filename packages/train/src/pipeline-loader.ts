@@ -23,7 +23,12 @@ export interface LoadTrainingModelOptions {
 
 async function denoiserBytes(dir: string, component: string): Promise<Uint8Array> {
   const external = join(dir, component, 'model.onnx_data');
-  if (await access(external).then(() => true, () => false)) {
+  if (
+    await access(external).then(
+      () => true,
+      () => false,
+    )
+  ) {
     throw new UnsupportedOptionError(
       'denoiser with external data',
       external,
@@ -39,7 +44,12 @@ async function denoiserBytes(dir: string, component: string): Promise<Uint8Array
 }
 
 function folderName(dir: string): string {
-  return dir.replace(/[\\/]+$/, '').split(/[\\/]/).pop() || dir;
+  return (
+    dir
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() || dir
+  );
 }
 
 /**
@@ -47,7 +57,10 @@ function folderName(dir: string): string {
  * training model: its denoiser, scheduler, conditioning (labels, or prompts through its text
  * encoders) and VAE decoder for validation images, all on the inference backend.
  */
-export async function loadTrainingModel(dir: string, options: LoadTrainingModelOptions = {}): Promise<TrainingModel> {
+export async function loadTrainingModel(
+  dir: string,
+  options: LoadTrainingModelOptions = {},
+): Promise<TrainingModel> {
   const pipeline = await DiffusionPipeline.fromPretrained(dir, {
     backend: options.backend ?? 'onnxruntime-node',
     onWarning: options.onWarning,

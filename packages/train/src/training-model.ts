@@ -193,7 +193,11 @@ export interface SiTTrainingModelOptions {
 export async function sitTrainingModel(options: SiTTrainingModelOptions): Promise<TrainingModel> {
   const denoiser = await options.backend.loadModel(options.denoiserBytes);
   const yInfo = denoiser.inputs.find((i) => i.name === 'y');
-  if (!yInfo || !denoiser.inputs.some((i) => i.name === 'x') || !denoiser.inputs.some((i) => i.name === 't')) {
+  if (
+    !yInfo ||
+    !denoiser.inputs.some((i) => i.name === 'x') ||
+    !denoiser.inputs.some((i) => i.name === 't')
+  ) {
     await denoiser.dispose();
     throw new ModelSignatureError(
       `SiT denoiser: expected inputs x, t, y; got ${denoiser.inputs.map((i) => i.name).join(', ')}`,

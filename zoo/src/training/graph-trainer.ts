@@ -50,7 +50,7 @@ export interface GraphTrainerStep {
 }
 
 /** Variables of the moving average are checkpointed next to the weights under this prefix. */
-const EMA_PREFIX = 'ema.';
+export const EMA_PREFIX = 'ema.';
 
 /**
  * Trains an ONNX graph on the active tfjs engine by mean squared error against a target:

@@ -1,7 +1,8 @@
 import { ModelLoadError } from '@noiserefine/core';
 import { exportOnnx, loadCheckpoint, OnnxGraph } from '@noiserefine/tfjs';
 import { buildSiT } from '../networks/sit';
-import { EMA_PREFIX, type SiTTrainingConfig } from './sit-trainer';
+import { EMA_PREFIX } from './graph-trainer';
+import type { SiTTrainingConfig } from './sit-trainer';
 
 export interface CheckpointNetwork {
   /** ONNX bytes of the network with the checkpoint's weights. */

@@ -23,7 +23,7 @@ function errorOf(run: () => unknown): Error {
 function withTrainedB(model: ModelProto, seed: number, scale = 0.3): ModelProto {
   const bs = new Set(loraLayers(model).map((l) => l.b));
   const generator = new Generator(seed);
-  const initializer = (model.graph?.initializer as TensorProto[]).map((t) => {
+  const initializer = ((model.graph?.initializer ?? []) as TensorProto[]).map((t) => {
     if (!bs.has(t.name ?? '')) return t;
     const size = readFloat32(t).length;
     const values = generator.randnValues(size).map((v) => v * scale);
@@ -66,7 +66,7 @@ describe('LoRA layer selection', () => {
   it('names layers by module path and sorts them into attention, feed-forward and conv', () => {
     const layers = findWeightedLayers(decodeModel(bytes).graph ?? {});
     const kinds = Object.fromEntries(layers.map((l) => [l.path, l.kind]));
-    expect(kinds['conv_in']).toBe('conv');
+    expect(kinds.conv_in).toBe('conv');
     expect(kinds['mid_block.attentions.0.transformer_blocks.0.attn1.to_q']).toBe('attention');
     expect(kinds['mid_block.attentions.0.transformer_blocks.0.attn2.to_out.0']).toBe('attention');
     expect(kinds['mid_block.attentions.0.transformer_blocks.0.ff.net.0']).toBe('feedforward');
@@ -78,7 +78,7 @@ describe('LoRA layer selection', () => {
     const records = loraLayers(lora);
     expect(records.map((r) => r.path)).toHaveLength(8);
     expect(records.every((r) => r.kind === 'attention' && r.path.startsWith('mid_block.'))).toBe(true);
-    const byName = new Map((lora.graph?.initializer as TensorProto[]).map((t) => [t.name, t]));
+    const byName = new Map(((lora.graph?.initializer ?? []) as TensorProto[]).map((t) => [t.name, t]));
     const first = records[0] as (typeof records)[number];
     const a = readFloat32(byName.get(first.a) as TensorProto);
     const b = readFloat32(byName.get(first.b) as TensorProto);
@@ -103,7 +103,9 @@ describe('LoRA layer selection', () => {
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toMatch(/target "no_such_layer" matches no attention\/feedforward\/conv layer/);
     expect(error.message).toMatch(/"conv_in" \(conv\)/);
-    const kindError = errorOf(() => injectLora(bytes, { rank: 2, targets: ['conv_in'], include: ['attention'] }));
+    const kindError = errorOf(() =>
+      injectLora(bytes, { rank: 2, targets: ['conv_in'], include: ['attention'] }),
+    );
     expect(kindError.message).toMatch(/it matches "conv_in" \(conv\), whose kind is not included/);
     expect(() => injectLora(bytes, { rank: 0, targets: ['mid'] })).toThrow(/rank to be a positive integer/);
     expect(() => injectLora(bytes, { rank: 2, targets: [] })).toThrow(InvalidArgumentError);
@@ -134,7 +136,11 @@ describe('LoRA on a builder graph', () => {
       'blocks.0.mlp.fc1:feedforward:in-out',
       'blocks.0.mlp.fc2:feedforward:in-out',
     ]);
-    const x = { dtype: 'float32' as const, shape: [2, 6, 16], data: Array.from(new Generator(4).randnValues(192)) };
+    const x = {
+      dtype: 'float32' as const,
+      shape: [2, 6, 16],
+      data: Array.from(new Generator(4).randnValues(192)),
+    };
     const unmerged = await runModel(lora, { x }, 'y');
     const merged = await runModel(mergeLora(lora), { x }, 'y');
     const base = await runModel(model, { x }, 'y');

@@ -119,7 +119,13 @@ function attribute(name: string, value: { i?: number; f?: number }): onnxProto.o
 }
 
 /** The nodes computing W + scale·B·A in W's layout, ending in `adapted`. */
-function adapterNodes(layer: WeightedLayer, a: string, b: string, scale: number, adapted: string): NodeProto[] {
+function adapterNodes(
+  layer: WeightedLayer,
+  a: string,
+  b: string,
+  scale: number,
+  adapted: string,
+): NodeProto[] {
   const prefix = `${layer.path}.lora`;
   if (layer.layout === 'in-out') {
     // (B·A)ᵀ = Aᵀ·Bᵀ is [fanIn, fanOut], the MatMul operand's layout; Gemm adds W as C.
@@ -129,7 +135,11 @@ function adapterNodes(layer: WeightedLayer, a: string, b: string, scale: number,
         opType: 'Gemm',
         input: [a, b, layer.weight],
         output: [adapted],
-        attribute: [attribute('alpha', { f: scale }), attribute('transA', { i: 1 }), attribute('transB', { i: 1 })],
+        attribute: [
+          attribute('alpha', { f: scale }),
+          attribute('transA', { i: 1 }),
+          attribute('transB', { i: 1 }),
+        ],
       }),
     ];
   }
@@ -175,7 +185,12 @@ function adapterNodes(layer: WeightedLayer, a: string, b: string, scale: number,
         },
       ],
     }),
-    onnx.NodeProto.create({ name: `${prefix}.Reshape`, opType: 'Reshape', input: [delta, shape], output: [kernel] }),
+    onnx.NodeProto.create({
+      name: `${prefix}.Reshape`,
+      opType: 'Reshape',
+      input: [delta, shape],
+      output: [kernel],
+    }),
     onnx.NodeProto.create({
       name: `${prefix}.Add`,
       opType: 'Add',
@@ -273,7 +288,12 @@ export function injectLora(model: ModelProto | Uint8Array, options: LoraOptions)
 }
 
 /** W + scale·B·A in W's layout, computed in float64 and rounded once. */
-function mergedWeight(record: LoraLayerRecord, w: Float32Array, a: Float32Array, b: Float32Array): Float32Array {
+function mergedWeight(
+  record: LoraLayerRecord,
+  w: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+): Float32Array {
   const { rank } = record;
   const scale = record.alpha / record.rank;
   const fanIn = a.length / rank;

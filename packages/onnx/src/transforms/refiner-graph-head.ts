@@ -71,9 +71,10 @@ export function findOutputProjection(graph: GraphLike, output?: string): OutputP
         const bias = inputs[2];
         if (bias && isFloatInitializer(index, tensors, bias)) biases.push(bias);
         return {
-          path: weight.endsWith('.weight') && !weight.includes('::')
-            ? weight.slice(0, -'.weight'.length)
-            : (pathFromNodeName(node.name ?? '') ?? weight),
+          path:
+            weight.endsWith('.weight') && !weight.includes('::')
+              ? weight.slice(0, -'.weight'.length)
+              : (pathFromNodeName(node.name ?? '') ?? weight),
           node: node.name ?? '',
           weight,
           biases,

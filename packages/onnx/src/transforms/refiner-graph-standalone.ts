@@ -69,7 +69,12 @@ function inputSpecs(graph: NonNullable<ModelProto['graph']>): InputSpec[] {
     });
 }
 
-function pick(inputs: readonly InputSpec[], given: string | undefined, names: readonly string[], what: string) {
+function pick(
+  inputs: readonly InputSpec[],
+  given: string | undefined,
+  names: readonly string[],
+  what: string,
+) {
   const found = given
     ? inputs.find((i) => i.name === given)
     : (inputs.find((i) => names.includes(i.name)) ?? undefined);
@@ -102,7 +107,9 @@ function defaultPatchSize(height: number, width: number): number {
 
 function positiveInteger(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new InvalidArgumentError(`standalone refiner: expected ${what} to be a positive integer, got ${value}`);
+    throw new InvalidArgumentError(
+      `standalone refiner: expected ${what} to be a positive integer, got ${value}`,
+    );
   }
   return value;
 }
@@ -121,7 +128,8 @@ export function buildStandaloneRefiner(
   metadata: Readonly<Record<string, string>>,
 ): ModelProto {
   const graph = denoiser.graph;
-  if (!graph) throw new InvalidArgumentError('standalone refiner: expected a denoiser with a graph, got none');
+  if (!graph)
+    throw new InvalidArgumentError('standalone refiner: expected a denoiser with a graph, got none');
   const [channels, height, width] = options.latentShape as [number, number, number];
   if (options.latentShape.length !== 3) {
     throw new InvalidArgumentError(
@@ -147,8 +155,7 @@ export function buildStandaloneRefiner(
   const g = new GraphBuilder({ name: 'noise_refiner', seed: options.seed ?? 0 });
   const values = new Map<string, Value>();
   for (const spec of specs) {
-    const dims =
-      spec === sampleSpec ? [sampleSpec.dims[0] ?? 'batch', channels, height, width] : spec.dims;
+    const dims = spec === sampleSpec ? [sampleSpec.dims[0] ?? 'batch', channels, height, width] : spec.dims;
     values.set(spec.name, g.input(spec.name, spec.dtype, dims));
   }
   const x = values.get(sampleSpec.name) as Value;
@@ -163,7 +170,10 @@ export function buildStandaloneRefiner(
   let h =
     height === width
       ? g.add(tokens, positionEmbedding2d(g, { dim, gridSize }))
-      : g.add(tokens, g.parameter('pos_embed', [1, (height / patchSize) * (width / patchSize), dim], { normal: 0.02 }));
+      : g.add(
+          tokens,
+          g.parameter('pos_embed', [1, (height / patchSize) * (width / patchSize), dim], { normal: 0.02 }),
+        );
 
   const t = values.get(timestepSpec.name) as Value;
   const tFloat =
@@ -180,7 +190,15 @@ export function buildStandaloneRefiner(
     const last = spec.dims[spec.dims.length - 1];
     if ((spec.dtype === 'int64' || spec.dtype === 'int32') && spec.dims.length === 1) {
       const rows = labelTableRows(graph, spec.name);
-      c = g.add(c, labelEmbedding(g, value, { name: `${spec.name}_embedder`, numClasses: rows, dim, withNullClass: false }));
+      c = g.add(
+        c,
+        labelEmbedding(g, value, {
+          name: `${spec.name}_embedder`,
+          numClasses: rows,
+          dim,
+          withNullClass: false,
+        }),
+      );
     } else if (spec.dtype === 'float32' && spec.dims.length === 2 && typeof last === 'number') {
       const normed = layerNorm(g, value, { name: `${spec.name}_norm`, dim: last, elementwiseAffine: false });
       c = g.add(c, linear(g, normed, { name: `${spec.name}_embedder`, inFeatures: last, outFeatures: dim }));
@@ -191,23 +209,31 @@ export function buildStandaloneRefiner(
 
   for (let i = 0; i < depth; i++) {
     const name = `blocks.${i}`;
-    const [shift1, scale1, gate1, shift2, scale2, gate2] = adaLNModulation(g, c, { name, dim, chunks: 6 }) as [
-      Value,
-      Value,
-      Value,
-      Value,
-      Value,
-      Value,
-    ];
+    const [shift1, scale1, gate1, shift2, scale2, gate2] = adaLNModulation(g, c, {
+      name,
+      dim,
+      chunks: 6,
+    }) as [Value, Value, Value, Value, Value, Value];
     h = g.scope(name, () => {
       const norm1 = layerNorm(g, h, { name: 'norm1', dim, eps: 1e-6, elementwiseAffine: false });
-      const attn = attention(g, modulate(g, norm1, shift1, scale1), { name: 'attn', dim, heads, init: 'xavier' });
+      const attn = attention(g, modulate(g, norm1, shift1, scale1), {
+        name: 'attn',
+        dim,
+        heads,
+        init: 'xavier',
+      });
       let out = gatedResidual(g, h, gate1, attn);
       if (context) {
         const normC = layerNorm(g, out, { name: 'norm_cross', dim, eps: 1e-6 });
         out = g.add(
           out,
-          attention(g, normC, { name: 'cross_attn', dim, heads, context: context.value, contextDim: context.dim }),
+          attention(g, normC, {
+            name: 'cross_attn',
+            dim,
+            heads,
+            context: context.value,
+            contextDim: context.dim,
+          }),
         );
       }
       const norm2 = layerNorm(g, out, { name: 'norm2', dim, eps: 1e-6, elementwiseAffine: false });

@@ -13,7 +13,7 @@ import { loadPagFixture, maxAbsDiff, runModel } from './test-support/pag-fixture
 function perturbed(model: ModelProto, names: readonly string[], seed: number): ModelProto {
   const chosen = new Set(names);
   const generator = new Generator(seed);
-  const initializer = (model.graph?.initializer as TensorProto[]).map((t) =>
+  const initializer = ((model.graph?.initializer ?? []) as TensorProto[]).map((t) =>
     chosen.has(t.name ?? '')
       ? float32Tensor(
           t.name ?? '',
@@ -51,9 +51,7 @@ describe.each([
     const out = await runModel(model, record.inputs, record.outputName);
     expect(out.every((v) => v === 0)).toBe(true);
     expect(trainable).toEqual(expect.arrayContaining([...headParams]));
-    expect(trainable).toEqual(
-      expect.arrayContaining(loraLayers(model).flatMap((l) => [l.a, l.b])),
-    );
+    expect(trainable).toEqual(expect.arrayContaining(loraLayers(model).flatMap((l) => [l.a, l.b])));
     expect(loraLayers(model).some((l) => l.path === headPath)).toBe(false);
     expect(refinerTrainable(model)).toEqual(trainable);
     expect(getMetadata(model)).toMatchObject({ family, base_model: `tiny-${name}`, kind: 'lora' });
@@ -90,9 +88,9 @@ describe('makeRefinerGraph errors', () => {
     const x = g.input('x', 'float32', ['batch', 8]);
     const h = linear(g, x, { name: 'proj', inFeatures: 8, outFeatures: 8 });
     g.output(g.add(h, x), 'y');
-    expect(() => makeRefinerGraph(g.toModel(), { kind: 'lora', rank: 1, family: 'sit', baseModel: 'm' })).toThrow(
-      /expected output "y" to come from a MatMul, Gemm or Conv .* got the chain Add/,
-    );
+    expect(() =>
+      makeRefinerGraph(g.toModel(), { kind: 'lora', rank: 1, family: 'sit', baseModel: 'm' }),
+    ).toThrow(/expected output "y" to come from a MatMul, Gemm or Conv .* got the chain Add/);
   });
 
   it('rejects missing metadata and unknown kinds with typed errors', () => {
@@ -100,9 +98,9 @@ describe('makeRefinerGraph errors', () => {
     expect(() => makeRefinerGraph(bytes, { kind: 'lora', rank: 1, family: '', baseModel: 'x' })).toThrow(
       InvalidArgumentError,
     );
-    expect(() =>
-      makeRefinerGraph(bytes, { kind: 'other', family: 'sit', baseModel: 'x' } as never),
-    ).toThrow(/expected kind "lora" or "standalone"/);
+    expect(() => makeRefinerGraph(bytes, { kind: 'other', family: 'sit', baseModel: 'x' } as never)).toThrow(
+      /expected kind "lora" or "standalone"/,
+    );
     expect(() =>
       makeRefinerGraph(bytes, { kind: 'standalone', latentShape: [4, 8], family: 'sit', baseModel: 'x' }),
     ).toThrow(/expected latentShape \[C, H, W\]/);

@@ -70,9 +70,13 @@ export interface RefinerGraph {
  * at initialisation, so x̂_T = x_T. metadata_props record family, base_model, kind and the
  * trainable initializers.
  */
-export function makeRefinerGraph(denoiser: ModelProto | Uint8Array, options: RefinerGraphOptions): RefinerGraph {
+export function makeRefinerGraph(
+  denoiser: ModelProto | Uint8Array,
+  options: RefinerGraphOptions,
+): RefinerGraph {
   const source = denoiser instanceof Uint8Array ? decodeModel(denoiser) : denoiser;
-  if (!source.graph) throw new InvalidArgumentError('makeRefinerGraph: expected a model with a graph, got none');
+  if (!source.graph)
+    throw new InvalidArgumentError('makeRefinerGraph: expected a model with a graph, got none');
   for (const key of ['family', 'baseModel'] as const) {
     if (typeof options[key] !== 'string' || options[key] === '') {
       throw new InvalidArgumentError(

@@ -45,7 +45,9 @@ async function conditionsFrom(options: { classes?: string; conditions?: string }
   }
   if (options.classes) return parseClassList(options.classes);
   if (options.conditions) return readConditionsFile(options.conditions);
-  throw new InvalidArgumentError('targets: expected --classes (e.g. 0-9) or --conditions <file>, got neither');
+  throw new InvalidArgumentError(
+    'targets: expected --classes (e.g. 0-9) or --conditions <file>, got neither',
+  );
 }
 
 function formatSeconds(seconds: number): string {
@@ -70,17 +72,28 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('-o, --out <dir>', 'output folder of the target dataset')
     .option('--classes <list>', 'class labels, e.g. "0-9" or "1,3,5" (SiT)')
     .option('--conditions <file>', 'prompts, one per line, or a JSON array of labels or prompts')
-    .requiredOption('-n, --num-samples <n>', 'samples in the dataset (conditions are cycled)', integer('--num-samples'))
+    .requiredOption(
+      '-n, --num-samples <n>',
+      'samples in the dataset (conditions are cycled)',
+      integer('--num-samples'),
+    )
     .option('--guidance-scale <w>', 'CFG scale w (on when > 1)', number('--guidance-scale'), 4)
     .option('--pag-scale <s>', 'PAG scale s (on when > 0)', number('--pag-scale'), 0)
-    .option('--pag-layers <patterns>', 'PAG layer patterns, comma separated (default "mid" or "blocks.1")', list)
+    .option(
+      '--pag-layers <patterns>',
+      'PAG layer patterns, comma separated (default "mid" or "blocks.1")',
+      list,
+    )
     .option('--steps <n>', "N': guided sampling steps", integer('--steps'), 20)
     .option('--seed <n>', 'seed of the noises', integer('--seed'), 0)
     .option('--chunk-size <n>', 'samples per chunk file', integer('--chunk-size'), 64)
     .option('--batch-size <n>', 'samples per denoiser batch', integer('--batch-size'), 8)
     .option('--shard <i/n>', 'this machine generates chunks k with k mod n = i', '0/1')
     .action(async (modelDir: string, o) => {
-      const model = await loadTrainingModel(modelDir, { backend: io.backend, onWarning: (m) => io.stderr.write(`${m}\n`) });
+      const model = await loadTrainingModel(modelDir, {
+        backend: io.backend,
+        onWarning: (m) => io.stderr.write(`${m}\n`),
+      });
       const progress = createProgress({
         format: 'targets {bar} {value}/{total} samples | {chunks} | ETA {eta_formatted}',
         stream: io.stderr,
@@ -93,7 +106,11 @@ export function buildProgram(io: CliIo): Command {
           outputDir: o.out,
           conditions: await conditionsFrom(o),
           numSamples: o.numSamples,
-          guidance: { guidanceScale: o.guidanceScale, pagScale: o.pagScale, ...(o.pagLayers ? { pagLayers: o.pagLayers } : {}) },
+          guidance: {
+            guidanceScale: o.guidanceScale,
+            pagScale: o.pagScale,
+            ...(o.pagLayers ? { pagLayers: o.pagLayers } : {}),
+          },
           numInferenceSteps: o.steps,
           seed: o.seed,
           chunkSize: o.chunkSize,
@@ -101,7 +118,9 @@ export function buildProgram(io: CliIo): Command {
           shard: parseShard(o.shard),
           signal: io.signal,
           onProgress: (e) => {
-            const payload = { chunks: `chunk ${e.chunksDone}/${e.chunksTotal}${e.resumed ? ` (${e.resumed} resumed)` : ''}` };
+            const payload = {
+              chunks: `chunk ${e.chunksDone}/${e.chunksTotal}${e.resumed ? ` (${e.resumed} resumed)` : ''}`,
+            };
             if (first) progress.start(e.samplesTotal, e.samplesDone, payload);
             else progress.update(e.samplesDone, payload);
             first = false;
@@ -124,7 +143,9 @@ export function buildProgram(io: CliIo): Command {
     .argument('<model>', 'the pipeline folder the targets were made with')
     .requiredOption('-t, --targets <dir>', 'target dataset folder')
     .requiredOption('-o, --out <dir>', 'training folder: checkpoint/, validation/, refiner/')
-    .addOption(new Option('--refiner <kind>', 'refiner network').choices(['lora', 'standalone']).default('lora'))
+    .addOption(
+      new Option('--refiner <kind>', 'refiner network').choices(['lora', 'standalone']).default('lora'),
+    )
     .option('--rank <r>', 'LoRA rank', integer('--rank'), 8)
     .option('--alpha <a>', 'LoRA alpha (default: the rank)', number('--alpha'))
     .option('--lora-targets <patterns>', 'LoRA layer patterns, comma separated (default: every layer)', list)
@@ -132,14 +153,24 @@ export function buildProgram(io: CliIo): Command {
     .option('--depth <n>', 'standalone blocks', integer('--depth'), 2)
     .option('--steps <n>', 'optimizer steps', integer('--steps'), 1000)
     .option('--batch-size <n>', 'batch size', integer('--batch-size'), 8)
-    .option('--num-inference-steps <n>', 'N: steps of the unguided trajectory', integer('--num-inference-steps'), 10)
+    .option(
+      '--num-inference-steps <n>',
+      'N: steps of the unguided trajectory',
+      integer('--num-inference-steps'),
+      10,
+    )
     .option('--lr <lr>', 'AdamW learning rate', number('--lr'), 1e-4)
     .option('--weight-decay <wd>', 'AdamW weight decay', number('--weight-decay'), 0.01)
     .option('--warmup <n>', 'linear warmup steps before the cosine decay', integer('--warmup'), 0)
     .option('--max-grad-norm <n>', 'gradient clipping (0: off)', number('--max-grad-norm'), 1)
     .option('--seed <n>', 'seed of the refiner init and data order', integer('--seed'), 0)
     .option('--validation-samples <n>', 'held-out targets (the last ones)', integer('--validation-samples'))
-    .option('--validate-every <n>', 'validation loss and PNG grid every n steps (0: at the end)', integer('--validate-every'), 0)
+    .option(
+      '--validate-every <n>',
+      'validation loss and PNG grid every n steps (0: at the end)',
+      integer('--validate-every'),
+      0,
+    )
     .option('--checkpoint-every <n>', 'checkpoint every n steps', integer('--checkpoint-every'), 100)
     .addOption(
       new Option('--tfjs-engine <engine>', 'tfjs engine (default: the best installed)').choices([
@@ -153,7 +184,10 @@ export function buildProgram(io: CliIo): Command {
     .action(async (modelDir: string, o) => {
       const { tfjsBackend } = await import('@noiserefine/tfjs');
       const tfjs = await tfjsBackend(o.tfjsEngine ? { engine: o.tfjsEngine as EngineName } : {});
-      const model = await loadTrainingModel(modelDir, { backend: io.backend, onWarning: (m) => io.stderr.write(`${m}\n`) });
+      const model = await loadTrainingModel(modelDir, {
+        backend: io.backend,
+        onWarning: (m) => io.stderr.write(`${m}\n`),
+      });
       const refiner: RefinerArchitecture =
         o.refiner === 'standalone'
           ? { kind: 'standalone', hiddenSize: o.hiddenSize, depth: o.depth }
@@ -203,7 +237,9 @@ export function buildProgram(io: CliIo): Command {
         });
         progress.stop();
         if (result.interrupted) {
-          io.stdout.write(`msd: interrupted at step ${result.step}; checkpoint saved, rerun the same command to resume\n`);
+          io.stdout.write(
+            `msd: interrupted at step ${result.step}; checkpoint saved, rerun the same command to resume\n`,
+          );
           throw new AbortError(`training interrupted at step ${result.step}`);
         }
         const exported = o.export ?? `${o.out}/refiner`;
@@ -233,7 +269,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`${e.message}\n`);
       return 130;
     }
-    io.stderr.write(`noiserefine-train: ${NoiseRefineError.isInstance(error) ? `${error.name}: ` : ''}${e.message ?? String(error)}\n`);
+    io.stderr.write(
+      `noiserefine-train: ${NoiseRefineError.isInstance(error) ? `${error.name}: ` : ''}${e.message ?? String(error)}\n`,
+    );
     return 1;
   }
 }

@@ -8,7 +8,11 @@ export interface Progress {
   stop(): void;
 }
 
-export function createProgress(options: { format: string; stream: NodeJS.WriteStream; enabled: boolean }): Progress {
+export function createProgress(options: {
+  format: string;
+  stream: NodeJS.WriteStream;
+  enabled: boolean;
+}): Progress {
   if (!options.enabled) {
     return {
       start: () => {},

@@ -19,7 +19,9 @@ export function latentPreview(values: Float32Array, shape: readonly number[], mi
         for (let c = 0; c < 3; c++) {
           const channel = Math.min(c, channels - 1);
           const v = values[(b * channels + channel) * plane + p] as number;
-          data[(y * width * factor + x) * 3 + c] = Math.round(Math.min(255, Math.max(0, (v / 6 + 0.5) * 255)));
+          data[(y * width * factor + x) * 3 + c] = Math.round(
+            Math.min(255, Math.max(0, (v / 6 + 0.5) * 255)),
+          );
         }
       }
     }

@@ -34,7 +34,8 @@ export class DataOrder {
     readonly seed: number,
     cursor: DataCursor = { epoch: 0, position: 0 },
   ) {
-    if (indices.length === 0) throw new InvalidArgumentError('training data: expected at least one sample, got none');
+    if (indices.length === 0)
+      throw new InvalidArgumentError('training data: expected at least one sample, got none');
     if (!(cursor.position >= 0 && cursor.position <= indices.length) || !(cursor.epoch >= 0)) {
       throw new InvalidArgumentError(
         `training data cursor: expected epoch ≥ 0 and position in [0, ${indices.length}], got ${JSON.stringify(cursor)}`,

@@ -52,7 +52,9 @@ describe.each([
     const final = tfjs.tensors.fromData(end.values, shape);
     const target = tfjs.tensors.fromData(targetValues, shape);
     const { value, grads } = tf.variableGrads(
-      () => (msdLoss(wrap(refined), { final, jacobianScale: end.jacobianScale }, target) as TfjsTensor).tensor as tf.Scalar,
+      () =>
+        (msdLoss(wrap(refined), { final, jacobianScale: end.jacobianScale }, target) as TfjsTensor)
+          .tensor as tf.Scalar,
       [refined],
     );
     const autograd = (await grads[refined.name]?.data()) as Float32Array;

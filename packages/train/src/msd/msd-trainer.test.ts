@@ -213,7 +213,10 @@ describe('other refiners and families', () => {
     let worst = 0;
     let rms = 0;
     for (let i = 0; i < noise.length; i++) {
-      worst = Math.max(worst, Math.abs((refined[i] as number) - (noise[i] as number) - (ortValues[i] as number)));
+      worst = Math.max(
+        worst,
+        Math.abs((refined[i] as number) - (noise[i] as number) - (ortValues[i] as number)),
+      );
       rms += (ortValues[i] as number) ** 2;
     }
     expect(Math.sqrt(rms / noise.length)).toBeGreaterThan(1e-4);
@@ -227,10 +230,15 @@ describe('other refiners and families', () => {
   });
 
   it('trains a standalone refiner and starts from x̂_T = x_T', async () => {
-    const trainer = await MsdTrainer.create(sit, sitTargets, tfjs, sitOptions(await tempDir(), {
-      refiner: { kind: 'standalone', hiddenSize: 32, depth: 1, numHeads: 2 },
-      maxSteps: 3,
-    }));
+    const trainer = await MsdTrainer.create(
+      sit,
+      sitTargets,
+      tfjs,
+      sitOptions(await tempDir(), {
+        refiner: { kind: 'standalone', hiddenSize: 32, depth: 1, numHeads: 2 },
+        maxSteps: 3,
+      }),
+    );
     const before = await trainer.validate({ image: false });
     expect(before?.loss).toBeCloseTo(before?.baselineLoss as number, 6);
     const losses: number[] = [];

@@ -98,7 +98,11 @@ export function checkDatasetMatchesModel(dataset: TargetDataset, model: Training
     );
   }
   if (!shapesEqual(m.latent_shape, model.latentShape)) {
-    throw new ShapeMismatchError(`targets in ${dataset.dir}: latent shape`, [...model.latentShape], m.latent_shape);
+    throw new ShapeMismatchError(
+      `targets in ${dataset.dir}: latent shape`,
+      [...model.latentShape],
+      m.latent_shape,
+    );
   }
 }
 
@@ -372,7 +376,10 @@ export class MsdTrainer {
       target_samples: m.num_samples,
       ...(this.#lastLoss === undefined ? {} : { final_loss: this.#lastLoss }),
       ...(this.#lastValidation
-        ? { validation_loss: this.#lastValidation.loss, validation_baseline_loss: this.#lastValidation.baselineLoss }
+        ? {
+            validation_loss: this.#lastValidation.loss,
+            validation_baseline_loss: this.#lastValidation.baselineLoss,
+          }
         : {}),
     });
   }

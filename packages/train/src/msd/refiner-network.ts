@@ -18,7 +18,13 @@ import {
   REFINER_TRAINABLE_METADATA_KEY,
   setMetadata,
 } from '@noiserefine/onnx';
-import { type ConvolutionMode, exportOnnx, type TfjsBackend, type TfjsModel, type TfjsTensor } from '@noiserefine/tfjs';
+import {
+  type ConvolutionMode,
+  exportOnnx,
+  type TfjsBackend,
+  type TfjsModel,
+  type TfjsTensor,
+} from '@noiserefine/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../atomic-file';
@@ -102,7 +108,12 @@ export class RefinerNetwork {
     }
     const t = this.training.refinerTimestep;
     feeds[spec.timestepInput] = scalarFeed(info, spec.timestepValue?.(t) ?? t, batch);
-    return { feeds, dispose: () => owned.forEach((o) => o.dispose()) };
+    return {
+      feeds,
+      dispose: () => {
+        for (const o of owned) o.dispose();
+      },
+    };
   }
 
   /**

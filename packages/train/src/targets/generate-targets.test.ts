@@ -22,7 +22,9 @@ async function tempDir(): Promise<string> {
 async function folderBytes(dir: string): Promise<Record<string, string>> {
   const files = (await readdir(dir)).filter((f) => !f.startsWith('.')).sort();
   return Object.fromEntries(
-    await Promise.all(files.map(async (f) => [f, (await readFile(join(dir, f))).toString('base64')] as const)),
+    await Promise.all(
+      files.map(async (f) => [f, (await readFile(join(dir, f))).toString('base64')] as const),
+    ),
   );
 }
 
@@ -81,7 +83,10 @@ describe('generateTargets', () => {
     const before = await folderBytes(dir);
     await rm(join(dir, 'chunk-00001.json'));
     const progress: number[] = [];
-    const again = await generateTargets(sit, { ...sitOptions(dir), onProgress: (e) => progress.push(e.samplesDone) });
+    const again = await generateTargets(sit, {
+      ...sitOptions(dir),
+      onProgress: (e) => progress.push(e.samplesDone),
+    });
     expect(again).toMatchObject({ written: [1], skipped: [0, 2] });
     expect(progress).toEqual([4, 8, 10]);
     expect(await folderBytes(dir)).toEqual(before);
@@ -117,9 +122,9 @@ describe('generateTargets', () => {
     await expect(
       generateTargets(sit, { ...sitOptions(await tempDir()), conditions: [{ prompt: 'a cat' }] }),
     ).rejects.toThrow(UnsupportedOptionError);
-    await expect(generateTargets(sit, { ...sitOptions(await tempDir()), conditions: [{ label: 10 }] })).rejects.toThrow(
-      /integer in \[0, 9\]/,
-    );
+    await expect(
+      generateTargets(sit, { ...sitOptions(await tempDir()), conditions: [{ label: 10 }] }),
+    ).rejects.toThrow(/integer in \[0, 9\]/);
     await expect(
       generateTargets(sit, { ...sitOptions(await tempDir()), guidance: { guidanceScale: 1, pagScale: 0 } }),
     ).rejects.toThrow(/expected CFG .* and\/or PAG/);

@@ -148,10 +148,13 @@ export async function generateTargets(
   }
   const dir = options.outputDir;
   await claimFolder(dir, manifest);
-  if (usesPerturbedAttention(options.guidance)) await model.enablePerturbedAttention(options.guidance.pagLayers);
+  if (usesPerturbedAttention(options.guidance))
+    await model.enablePerturbedAttention(options.guidance.pagLayers);
   const guidance = makeTargetGuidance(options.guidance, model.options.cfgChannels);
 
-  const mine = Array.from({ length: chunkCount(manifest) }, (_, k) => k).filter((k) => k % shard.count === shard.index);
+  const mine = Array.from({ length: chunkCount(manifest) }, (_, k) => k).filter(
+    (k) => k % shard.count === shard.index,
+  );
   const samplesTotal = mine.reduce((n, k) => n + chunkRange(manifest, k).count, 0);
   const written: number[] = [];
   const skipped: number[] = [];
@@ -165,7 +168,8 @@ export async function generateTargets(
       resumed: skipped.length,
     });
   for (const k of mine) {
-    if (options.signal?.aborted) throw new AbortError('target generation was aborted', { cause: options.signal.reason });
+    if (options.signal?.aborted)
+      throw new AbortError('target generation was aborted', { cause: options.signal.reason });
     const { start, count } = chunkRange(manifest, k);
     if (await readChunkRecord(dir, manifest, k)) {
       skipped.push(k);
@@ -176,7 +180,13 @@ export async function generateTargets(
     const bytes = await generateChunk(model, manifest, guidance, start, count, options.signal);
     const file = `${chunkName(k)}.bin`;
     await writeFileAtomic(join(dir, file), bytes);
-    await writeJsonAtomic(join(dir, `${chunkName(k)}.json`), { index: k, start, count, file, sha256: sha256(bytes) });
+    await writeJsonAtomic(join(dir, `${chunkName(k)}.json`), {
+      index: k,
+      start,
+      count,
+      file,
+      sha256: sha256(bytes),
+    });
     written.push(k);
     samplesDone += count;
     report();
