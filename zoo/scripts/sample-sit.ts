@@ -5,8 +5,10 @@
  *
  *   npx tsx scripts/sample-sit.ts [--checkpoint .cache/train-sit | --model models/tiny-sit]
  *        [--scales 1,2,4] [--steps 20] [--seed 0] [--out .cache/sit-samples.png]
+ *        [--folder .cache/sit-interim]
  *
- * Run from the zoo folder.
+ * --folder also writes the checkpoint as a SiTPipeline folder, so zoo:eval can score a run
+ * in progress. Run from the zoo folder.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -16,6 +18,7 @@ import * as ort from 'onnxruntime-node';
 import { NUM_CLASSES, ZOO_CLASSES } from '../src/classes';
 import { writeImageGrid } from '../src/image-grid';
 import { checkpointToOnnx } from '../src/training/sit-checkpoint';
+import { writeSiTModelFolder } from '../src/training/sit-model-folder';
 import { decodeLatents, sampleSiT } from '../src/training/sit-sampler';
 
 const { values } = parseArgs({
@@ -27,6 +30,7 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '20' },
     seed: { type: 'string', default: '0' },
     out: { type: 'string', default: '.cache/sit-samples.png' },
+    folder: { type: 'string' },
   },
 });
 
@@ -47,6 +51,16 @@ if (values.model !== undefined) {
   log(
     `checkpoint at step ${checkpoint.step}/${checkpoint.config.totalSteps} (${checkpoint.weights} weights)`,
   );
+  if (values.folder !== undefined) {
+    await writeSiTModelFolder(resolve(values.folder), {
+      transformer,
+      network: checkpoint.config.network,
+      guidanceScale: Number(values.scales.split(',').at(-1)),
+      vaeDir,
+      training: { interim: true, steps: checkpoint.step, config: checkpoint.config },
+    });
+    log(`wrote the pipeline folder ${resolve(values.folder)}`);
+  }
 }
 const vaeConfig = JSON.parse(await readFile(join(vaeDir, 'vae_decoder', 'config.json'), 'utf8')) as {
   scaling_factor: number;

@@ -97,7 +97,8 @@ const config: SDTrainingConfig = {
 const engine = await selectEngine({ engine: values.engine as EngineName });
 log(`tfjs engine: ${engine.engine}`);
 const dataset = await readDatasetCache(resolve(values.dataset));
-if (!dataset.latents) throw new Error(`${values.dataset} holds no latents; run scripts/build-dataset.ts first`);
+if (!dataset.latents)
+  throw new Error(`${values.dataset} holds no latents; run scripts/build-dataset.ts first`);
 const { channels, size } = dataset.latents;
 if (channels !== family.unet.inChannels || size !== family.unet.sampleSize) {
   throw new Error(
@@ -147,7 +148,9 @@ if (values.benchmark !== undefined) {
   let last = 0;
   for (let i = 0; i < n; i++) last = (await trainer.trainStep()).loss;
   const perStep = (performance.now() - started) / 1000 / n;
-  log(`benchmark: ${perStep.toFixed(3)} s/step over ${n} steps (batch ${config.batchSize}), last loss ${last.toFixed(4)}`);
+  log(
+    `benchmark: ${perStep.toFixed(3)} s/step over ${n} steps (batch ${config.batchSize}), last loss ${last.toFixed(4)}`,
+  );
   log(`→ ${config.totalSteps} steps ≈ ${formatDuration(perStep * config.totalSteps)}`);
   process.exit(0);
 }
@@ -156,7 +159,9 @@ const clock = new TrainingClock();
 if (existsSync(join(checkpointDir, 'checkpoint.json'))) {
   const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
   clock.restore(metadata);
-  log(`resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`);
+  log(
+    `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
+  );
 } else if (values.preview || values['export-only']) {
   throw new InvalidArgumentError(`${checkpointDir} holds no checkpoint to preview or export`);
 } else {
@@ -193,14 +198,19 @@ async function exportFolder(dir: string): Promise<{ ema: number; current: number
     textEncoders,
     training: trainingRecord(evalLoss),
   });
-  await writeFile(join(dir, ZOO_METADATA_FILE), `${JSON.stringify({ guidance_scale: guidanceScale }, null, 2)}\n`);
+  await writeFile(
+    join(dir, ZOO_METADATA_FILE),
+    `${JSON.stringify({ guidance_scale: guidanceScale }, null, 2)}\n`,
+  );
   return evalLoss;
 }
 
 if (values.preview) {
   const dir = join(checkpointDir, 'preview');
   const loss = await exportFolder(dir);
-  log(`preview of step ${trainer.step} written to ${dir} (eval loss: EMA ${loss.ema.toFixed(4)}, current ${loss.current.toFixed(4)})`);
+  log(
+    `preview of step ${trainer.step} written to ${dir} (eval loss: EMA ${loss.ema.toFixed(4)}, current ${loss.current.toFixed(4)})`,
+  );
   process.exit(0);
 }
 

@@ -38,5 +38,15 @@ export {
 } from './dataset-cache';
 export * from './evaluator/index';
 export { encodeImageGrid, type ImageBatch, type ImageGridOptions, writeImageGrid } from './image-grid';
+export {
+  buildSiT,
+  checkSiTConfig,
+  countParameters,
+  SIT_IO,
+  type SiTNetworkConfig,
+  sitConfigFromJson,
+  sitTransformerConfig,
+  TINY_SIT_CONFIG,
+} from './networks/sit';
 export { SampleRandom } from './sample-random';
 export { insideShape, SHAPES, type ShapeName } from './shapes';

@@ -58,3 +58,4 @@ export {
   type TrainingModelOptions,
   textTrainingModel,
 } from './training-model';
+export { derivedSeed, fmix32 } from './seeds';

@@ -63,7 +63,11 @@ export async function encodeCaptions(
     try {
       for (let start = 0; start < distinct.length; start += ENCODE_CHUNK) {
         const chunk = distinct.slice(start, start + ENCODE_CHUNK);
-        const e = await pipeline.encodePrompts(chunk, new Array<string>(chunk.length).fill(''), zooTimeIds(options.imageSize));
+        const e = await pipeline.encodePrompts(
+          chunk,
+          new Array<string>(chunk.length).fill(''),
+          zooTimeIds(options.imageSize),
+        );
         [, seq, dim] = e.cond.shape as [number, number, number];
         pooledDim = e.pooledCond.shape[1] as number;
         hiddenChunks.push(await take(e.cond));
@@ -93,7 +97,7 @@ export async function encodeCaptions(
       pooled.set(c, p);
       p += c.length;
     }
-    pooled.set((empty?.pooled as Float32Array).subarray(0, pooledDim), emptyRow * pooledDim);
+    pooled.set((empty as { pooled: Float32Array }).pooled.subarray(0, pooledDim), emptyRow * pooledDim);
     result.pooled = pooled;
     result.pooledDim = pooledDim;
   }

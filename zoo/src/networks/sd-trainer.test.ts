@@ -17,7 +17,8 @@ function data(dim: number, pooledDim?: number) {
   const latents = new Float32Array(COUNT * LATENT);
   for (let i = 0; i < COUNT; i++) {
     const c = rowOf[i] as number;
-    for (let k = 0; k < LATENT; k++) latents[i * LATENT + k] = 1.2 * Math.cos(0.1 * k * (c + 1) + c) + 0.05 * Math.sin(i * k);
+    for (let k = 0; k < LATENT; k++)
+      latents[i * LATENT + k] = 1.2 * Math.cos(0.1 * k * (c + 1) + c) + 0.05 * Math.sin(i * k);
   }
   const hidden = Float32Array.from({ length: 3 * TEXT_LENGTH * dim }, (_, i) => {
     const row = Math.floor(i / (TEXT_LENGTH * dim));
@@ -25,7 +26,9 @@ function data(dim: number, pooledDim?: number) {
   });
   const conditioning: CaptionConditioning = { hidden, seq: TEXT_LENGTH, dim, rowOf, emptyRow: 2 };
   if (pooledDim) {
-    conditioning.pooled = Float32Array.from({ length: 3 * pooledDim }, (_, i) => (i >= 2 * pooledDim ? 0 : Math.cos(i)));
+    conditioning.pooled = Float32Array.from({ length: 3 * pooledDim }, (_, i) =>
+      i >= 2 * pooledDim ? 0 : Math.cos(i),
+    );
     conditioning.pooledDim = pooledDim;
   }
   return { latents, conditioning, imageSize: 16 };

@@ -274,7 +274,7 @@ export function unetConfigJson(config: SDUNetConfig): Record<string, unknown> {
             config.addition.textEmbedDim + TIME_IDS_LENGTH * config.addition.additionTimeEmbedDim,
         }
       : { addition_embed_type: null }),
-    // What differs from diffusers' UNet: the layers are pointwise on tokens (see zoo/README.md).
+    // What differs from diffusers' UNet: the layers are pointwise on tokens, the resampling convolutions 2×2.
     _zoo_architecture: {
       layout: 'tokens',
       norm: 'layer_norm',

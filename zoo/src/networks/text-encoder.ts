@@ -226,7 +226,9 @@ export function buildClipTextEncoder(
   }
   if (config.outputHiddenStates) {
     // hidden_states.N is the last layer's output before final_layer_norm, as transformers returns it.
-    states.forEach((s, i) => g.output(s, TEXT_ENCODER_IO.hiddenStates(i)));
+    states.forEach((s, i) => {
+      g.output(s, TEXT_ENCODER_IO.hiddenStates(i));
+    });
   }
   return g.toModel({ metadata: { ...options.metadata } });
 }

@@ -1,4 +1,5 @@
 import { Generator, InvalidArgumentError } from '@noiserefine/core';
+import { derivedSeed } from '../seeds';
 
 /** Where the sample stream stands: the state a checkpoint needs to continue it exactly. */
 export interface DataCursor {
@@ -8,12 +9,12 @@ export interface DataCursor {
 }
 
 /**
- * The epoch's shuffled order of `indices`: Fisher-Yates driven by a stream seeded with
- * (seed, epoch), so any epoch's order is recomputed from the pair alone.
+ * The epoch's shuffled order of `indices`: Fisher-Yates driven by the stream of
+ * derivedSeed(seed, epoch), so any epoch's order is recomputed from the pair alone.
  */
 export function epochPermutation(indices: readonly number[], seed: number, epoch: number): number[] {
   const order = [...indices];
-  const uniforms = new Generator((BigInt(seed) << 32n) + BigInt(epoch)).randValues(order.length);
+  const uniforms = new Generator(derivedSeed(seed, epoch)).randValues(order.length);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.min(i, Math.floor((uniforms[i] as number) * (i + 1)));
     [order[i], order[j]] = [order[j] as number, order[i] as number];

@@ -69,6 +69,7 @@ describe('generateTargets', () => {
     expect(data.size).toBe(10);
     expect(data.condition(4)).toEqual({ label: 4 });
     expect(data.gatherNoises([9])).toEqual(sampleNoise(5, 9, 256));
+    expect(sampleNoise(6, 9, 256)).not.toEqual(sampleNoise(5, 9, 256));
     // The guidance scale moves the targets.
     const weaker = await tempDir();
     await generateTargets(sit, { ...sitOptions(weaker), guidance: { guidanceScale: 1.5, pagScale: 0 } });

@@ -11,6 +11,7 @@ import {
 } from '@noiserefine/core';
 import { writeFileAtomic, writeJsonAtomic } from '../atomic-file';
 import type { Condition } from '../conditions';
+import { derivedSeed } from '../seeds';
 import { makeTargetGuidance, type TargetGuidance, usesPerturbedAttention } from '../guidance-spec';
 import type { TrainingModel } from '../training-model';
 import {
@@ -65,9 +66,9 @@ export interface GenerateTargetsResult {
   skipped: number[];
 }
 
-/** x_T of sample i: torch.manual_seed(seed·2³² + i); torch.randn(1, C, H, W). */
+/** x_T of sample i: torch.manual_seed(fmix32(seed) XOR i); torch.randn(1, C, H, W). */
 export function sampleNoise(seed: number, index: number, size: number): Float32Array {
-  return new Generator((BigInt(seed) << 32n) + BigInt(index)).randnValues(size);
+  return new Generator(derivedSeed(seed, index)).randnValues(size);
 }
 
 function positiveInteger(value: number, what: string): number {
@@ -81,8 +82,8 @@ export function targetManifest(model: TrainingModel, options: GenerateTargetsOpt
   model.checkConditions(options.conditions, 'target conditions');
   const steps = positiveInteger(options.numInferenceSteps ?? 20, 'numInferenceSteps');
   const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 31) {
-    throw new InvalidArgumentError(`targets: expected seed to be an integer in [0, 2^31), got ${seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 32) {
+    throw new InvalidArgumentError(`targets: expected seed to be an integer in [0, 2^32), got ${seed}`);
   }
   makeTargetGuidance(options.guidance);
   return {

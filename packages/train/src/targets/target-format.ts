@@ -9,8 +9,8 @@ import type { Condition, ConditionKind } from '../conditions';
  *   manifest.json          what every chunk was made with (TargetManifest)
  *   chunk-00000.bin        float32 little-endian: the chunk's x_T [n, C, H, W], then its x0_guide [n, C, H, W]
  *   chunk-00000.json       the chunk record (TargetChunkRecord), written last: a chunk without one is unfinished
- * Sample i lives in chunk floor(i / chunkSize); its x_T is torch.manual_seed(seed·2³² + i);
- * torch.randn(1, C, H, W), its condition conditions[i mod conditions.length].
+ * Sample i lives in chunk floor(i / chunkSize); its x_T is torch.manual_seed(fmix32(seed) XOR i);
+ * torch.randn(1, C, H, W) (see seeds.ts), its condition conditions[i mod conditions.length].
  */
 export const TARGET_FORMAT = 'noiserefine-msd-targets';
 export const TARGET_FORMAT_VERSION = 1;
