@@ -1,6 +1,14 @@
 import type { RgbImage } from '@noiserefine/core';
 import { InvalidArgumentError } from '@noiserefine/core';
-import { HorizontalAlign, Jimp, JimpMime, ResizeStrategy, loadFont } from 'jimp';
+import {
+  HorizontalAlign,
+  Jimp,
+  JimpMime,
+  ResizeStrategy,
+  loadFont,
+  measureText,
+  measureTextHeight,
+} from 'jimp';
 import { SANS_16_WHITE } from 'jimp/fonts';
 
 export interface GridRow {
@@ -13,12 +21,13 @@ export interface GridRow {
 export interface LabelledGridOptions {
   /** Column titles drawn above the grid. */
   columns: readonly string[];
-  /** Nearest-neighbour magnification of each tile (default: tiles ≥ 96 px). */
+  /** Nearest-neighbour magnification of each tile (default: tiles ≥ 96 px and wide enough for the titles). */
   scale?: number;
 }
 
 const GAP = 6;
-const HEADER = 28;
+/** Space above and below the column titles. */
+const HEADER_PADDING = 10;
 const BACKGROUND = 0x202020ff;
 
 /**
@@ -38,13 +47,17 @@ export async function renderLabelledGrid(
       );
     }
   }
-  const scale = options.scale ?? Math.max(1, Math.ceil(96 / first.height));
+  const font = await loadFont(SANS_16_WHITE);
+  const titleW = Math.max(...options.columns.map((title) => measureText(font, title))) + GAP;
+  const scale = options.scale ?? Math.max(1, Math.ceil(96 / first.height), Math.ceil(titleW / first.width));
   const tileW = first.width * scale;
   const tileH = first.height * scale;
-  const font = await loadFont(SANS_16_WHITE);
-  const labelW = 8 + Math.max(...rows.map((r) => r.label.length)) * 9;
+  // Titles wider than a tile (an explicit small scale) wrap; the header grows to hold them.
+  const header =
+    HEADER_PADDING + Math.max(...options.columns.map((title) => measureTextHeight(font, title, tileW)));
+  const labelW = 8 + Math.max(...rows.map((r) => measureText(font, r.label)));
   const width = labelW + options.columns.length * (tileW + GAP) + GAP;
-  const height = HEADER + rows.length * (tileH + GAP) + GAP;
+  const height = header + rows.length * (tileH + GAP) + GAP;
   const canvas = new Jimp({ width, height, color: BACKGROUND });
   options.columns.forEach((title, c) => {
     canvas.print({
@@ -56,7 +69,7 @@ export async function renderLabelledGrid(
     });
   });
   rows.forEach((row, r) => {
-    const y = HEADER + r * (tileH + GAP);
+    const y = header + r * (tileH + GAP);
     canvas.print({ font, x: 4, y: y + Math.max(0, tileH / 2 - 9), text: row.label });
     row.images.forEach((image, c) => {
       const tile = new Jimp({ width: image.width, height: image.height });

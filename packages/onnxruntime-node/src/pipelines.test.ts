@@ -133,7 +133,7 @@ async function handWrittenLoop(options: {
   scheduler.setTimesteps(STEPS);
   const size = LATENT_SHAPE.reduce((a, b) => a * b, 1);
   const batch = LATENT_SHAPE[0] as number;
-  let x = new Generator(SEED).randnValues(size).map((v) => v * scheduler.initNoiseSigma);
+  let x: Float32Array = new Generator(SEED).randnValues(size).map((v) => v * scheduler.initNoiseSigma);
   const conditioning = Object.fromEntries(
     Object.entries(options.conditioning).map(([name, c]) => [name, tensor(c.data, c.shape)]),
   );

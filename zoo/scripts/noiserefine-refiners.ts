@@ -1,0 +1,193 @@
+/**
+ * Trains the shipped refiner of every zoo model present: guided targets with
+ * `noiserefine-train targets`, then MSD (LoRA) with `noiserefine-train msd`, exported to
+ * models/<model>/refiner/ (model.onnx + config.json).
+ *
+ *   npm run zoo:refiners [-- --models tiny-sit,tiny-sd21] [--samples 3000] [--steps 500]
+ *        [--batch-size 32] [--rank 8] [--lr 1e-3] [--pag-scale S] [--wait] [--force]
+ *
+ * Work folders and logs are under .cache/refiners/<model>/ (targets/, run/, log.txt,
+ * summary.json). Rerunning resumes: finished target chunks are skipped and MSD continues from
+ * its checkpoint. If the model's denoiser or the settings changed, the cached work is cleared.
+ * --wait polls for model folders that are not there yet (the zoo trains them in the background).
+ * --force retrains a refiner that already exists.
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { InvalidArgumentError } from '@noiserefine/core';
+import {
+  DEFAULT_MSD_SETTINGS,
+  DEFAULT_TARGET_SAMPLES,
+  type MsdSettings,
+  msdArgs,
+  type RecipePaths,
+  type RefinerRecipe,
+  recipeStamp,
+  targetPrompts,
+  targetsArgs,
+  ZOO_MODELS,
+} from '../src/noiserefine/refiner-recipe';
+import { denoiserSha256, readZooModelInfo, zooModelMissing } from '../src/noiserefine/zoo-model-folder';
+
+const { values } = parseArgs({
+  options: {
+    models: { type: 'string', default: ZOO_MODELS.join(',') },
+    samples: { type: 'string', default: String(DEFAULT_TARGET_SAMPLES) },
+    steps: { type: 'string', default: String(DEFAULT_MSD_SETTINGS.steps) },
+    'batch-size': { type: 'string', default: String(DEFAULT_MSD_SETTINGS.batchSize) },
+    rank: { type: 'string', default: String(DEFAULT_MSD_SETTINGS.rank) },
+    lr: { type: 'string', default: String(DEFAULT_MSD_SETTINGS.learningRate) },
+    'pag-scale': { type: 'string', default: '0' },
+    'pag-layers': { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+  },
+});
+
+const zooDir = fileURLToPath(new URL('..', import.meta.url));
+const cacheDir = join(zooDir, '.cache', 'refiners');
+const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
+
+function positive(name: string, raw: string | undefined, integer = true): number {
+  const v = Number(raw);
+  if (raw === undefined || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new InvalidArgumentError(
+      `--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return v;
+}
+
+const msd: MsdSettings = {
+  ...DEFAULT_MSD_SETTINGS,
+  steps: positive('steps', values.steps),
+  batchSize: positive('batch-size', values['batch-size']),
+  rank: positive('rank', values.rank),
+  learningRate: positive('lr', values.lr, false),
+};
+const numSamples = positive('samples', values.samples);
+const pagScale = Number(values['pag-scale']);
+if (!(pagScale >= 0)) throw new InvalidArgumentError(`--pag-scale: expected a number ≥ 0, got ${values['pag-scale']}`);
+const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+
+const cliPath = join(
+  dirname(createRequire(import.meta.url).resolve('@noiserefine/train/package.json')),
+  'dist',
+  'cli.js',
+);
+if (!existsSync(cliPath)) {
+  throw new InvalidArgumentError(`expected the built noiserefine-train CLI at ${cliPath}: run npm run build first`);
+}
+
+let stopping = false;
+let child: ReturnType<typeof spawn> | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    log(`${signal}: letting the running step checkpoint, then stopping (rerun to resume)`);
+    child?.kill(signal);
+  });
+}
+
+/** Runs the CLI with its output appended to the model's log; resolves to the exit code and seconds. */
+function runCli(args: string[], logFile: string): Promise<{ code: number; seconds: number }> {
+  const started = performance.now();
+  const out = createWriteStream(logFile, { flags: 'a' });
+  out.write(`\n$ noiserefine-train ${args.join(' ')}\n`);
+  return new Promise((resolve, reject) => {
+    child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(out, { end: false });
+    child.stderr?.pipe(out, { end: false });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      child = undefined;
+      out.end();
+      resolve({ code: code ?? 1, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+async function waitForModel(dir: string): Promise<boolean> {
+  for (;;) {
+    const missing = zooModelMissing(dir);
+    if (missing === undefined) return true;
+    if (!values.wait || stopping) {
+      log(`skipping: ${missing}`);
+      return false;
+    }
+    log(`waiting: ${missing}`);
+    await new Promise((r) => setTimeout(r, 60_000));
+  }
+}
+
+async function trainRefiner(name: string): Promise<void> {
+  const modelDir = join(zooDir, 'models', name);
+  if (!(await waitForModel(modelDir))) return;
+  const info = await readZooModelInfo(modelDir);
+  const refinerDir = join(modelDir, 'refiner');
+  if (existsSync(join(refinerDir, 'config.json')) && !values.force) {
+    log(`${name}: ${refinerDir} exists; --force retrains it`);
+    return;
+  }
+  const work = join(cacheDir, name);
+  const paths: RecipePaths = {
+    modelDir,
+    targetsDir: join(work, 'targets'),
+    runDir: join(work, 'run'),
+    refinerDir,
+    promptsFile: join(work, 'prompts.txt'),
+  };
+  const recipe: RefinerRecipe = {
+    model: name,
+    conditionKind: info.conditionKind,
+    numSamples,
+    guidanceScale: info.guidanceScale,
+    pagScale,
+    ...(values['pag-layers'] ? { pagLayers: values['pag-layers'].split(',') } : {}),
+    targetSteps: 20,
+    targetBatchSize: 32,
+    msd,
+  };
+  const stamp = recipeStamp(recipe, await denoiserSha256(info));
+  const stampFile = join(work, 'stamp.json');
+  const previous = existsSync(stampFile) ? await readFile(stampFile, 'utf8') : undefined;
+  if (previous !== undefined && previous !== stamp) {
+    log(`${name}: the denoiser or the settings changed since the cached run; clearing ${work}`);
+    await rm(work, { recursive: true, force: true });
+  }
+  await mkdir(work, { recursive: true });
+  await writeFile(stampFile, stamp);
+  if (info.conditionKind === 'prompt') await writeFile(paths.promptsFile, `${targetPrompts(numSamples).join('\n')}\n`);
+  const logFile = join(work, 'log.txt');
+  log(
+    `${name}: targets (${numSamples}, CFG ${info.guidanceScale} from ${info.guidanceSource}${pagScale > 0 ? `, PAG ${pagScale}` : ''}), log ${logFile}`,
+  );
+  const targets = await runCli(targetsArgs(recipe, paths), logFile);
+  if (targets.code !== 0) throw new Error(`${name}: targets failed with exit code ${targets.code}; see ${logFile}`);
+  log(`${name}: targets done in ${(targets.seconds / 60).toFixed(1)} min; MSD ${msd.steps} steps`);
+  const training = await runCli(msdArgs(recipe, paths), logFile);
+  if (training.code !== 0) {
+    throw new Error(`${name}: MSD ${stopping ? 'interrupted' : 'failed'} (exit code ${training.code}); see ${logFile}`);
+  }
+  const summary = {
+    model: name,
+    recipe,
+    targetsMinutes: Number((targets.seconds / 60).toFixed(2)),
+    msdMinutes: Number((training.seconds / 60).toFixed(2)),
+    refinerDir,
+    finishedAt: new Date().toISOString(),
+  };
+  await writeFile(join(work, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  log(`${name}: MSD done in ${summary.msdMinutes} min → ${refinerDir}`);
+}
+
+for (const name of models) {
+  if (stopping) break;
+  await trainRefiner(name);
+}
