@@ -32,7 +32,6 @@ function joinPath(dir: string, name: string): string {
 const NODE_FS = ['node', 'fs/promises'].join(':');
 
 interface NodeFs {
-  readFile(path: string | URL, encoding: 'utf8'): Promise<string>;
   readFile(path: string | URL): Promise<Uint8Array>;
   access(path: string | URL): Promise<void>;
 }
@@ -55,10 +54,9 @@ async function urlExists(url: URL): Promise<boolean> {
   }
 }
 
-async function readNodeFile(path: string | URL, shown: string): Promise<string | null> {
-  let fs: NodeFs;
+async function importNodeFs(shown: string): Promise<NodeFs> {
   try {
-    fs = (await import(/* @vite-ignore */ NODE_FS)) as NodeFs;
+    return (await import(/* @vite-ignore */ NODE_FS)) as NodeFs;
   } catch (error) {
     throw new ModelLoadError(
       shown,
@@ -66,19 +64,10 @@ async function readNodeFile(path: string | URL, shown: string): Promise<string |
       { cause: error },
     );
   }
-  try {
-    return await fs.readFile(path, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw new ModelLoadError(shown, `the file exists but cannot be read (${String(code ?? error)})`, {
-      cause: error,
-    });
-  }
 }
 
 async function readNodeBytes(path: string | URL, shown: string): Promise<Uint8Array | null> {
-  const fs = (await import(/* @vite-ignore */ NODE_FS)) as NodeFs;
+  const fs = await importNodeFs(shown);
   try {
     return new Uint8Array(await fs.readFile(path));
   } catch (error) {
@@ -104,21 +93,12 @@ async function fetchBytes(url: URL): Promise<Uint8Array | null> {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-const encodeText = (text: string | null | undefined) => (text == null ? null : new TextEncoder().encode(text));
-
-async function fetchFile(url: URL): Promise<string | null> {
-  let response: Response;
-  try {
-    response = await fetch(url);
-  } catch (error) {
-    throw new ModelLoadError(url.href, 'the request failed', { cause: error });
-  }
-  if (response.status === 404) return null;
-  if (!response.ok) {
-    throw new ModelLoadError(url.href, `expected HTTP 200, got ${response.status} ${response.statusText}`);
-  }
-  return response.text();
-}
+const decodeText = (bytes: Uint8Array | null) => (bytes === null ? null : new TextDecoder().decode(bytes));
+const encodeText = (text: string | null | undefined) =>
+  text == null ? null : new TextEncoder().encode(text);
+const readNodeFile = async (path: string | URL, shown: string) =>
+  decodeText(await readNodeBytes(path, shown));
+const fetchFile = async (url: URL) => decodeText(await fetchBytes(url));
 
 function urlFolder(base: URL, subfolder: string): Folder {
   const dir = new URL(base.href.endsWith('/') ? base.href : `${base.href}/`);

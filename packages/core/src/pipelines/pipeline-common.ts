@@ -10,7 +10,9 @@ import type { Tensor } from '../tensor/tensor';
 import type { RgbImage } from './images';
 import type { ModelFolder } from './model-folder';
 import type { NoiseRefiner, RefinerFamily } from '../refine/refiner';
-import type { DenoiserSpec } from './pass-runner';
+import { type DenoiserSpec, runPasses } from './pass-runner';
+import { decodeLatents } from './images';
+import { runSamplingLoop } from './sampling-loop';
 import type { ProgressEvent } from './sampling-loop';
 
 export interface PipelineLoadOptions {
@@ -133,4 +135,47 @@ export function checkStepCount(numInferenceSteps: number): number {
     throw new InvalidArgumentError(`numInferenceSteps must be a positive integer, got ${numInferenceSteps}`);
   }
   return numInferenceSteps;
+}
+
+export interface SampleRequest {
+  backend: Backend;
+  family: RefinerFamily;
+  scheduler: Scheduler;
+  shape: readonly number[];
+  denoiser: DenoiserSpec;
+  guidance: Guidance;
+  vaeDecoder: Model;
+  scalingFactor: number;
+  options: CommonGenerateOptions;
+}
+
+/**
+ * What every family's generate() does once its conditioning is ready: initial (optionally
+ * refined) latents, the shared sampling loop, then decoding unless only latents are asked for.
+ */
+export async function sampleAndDecode(request: SampleRequest): Promise<GenerateResult> {
+  const { backend, scheduler, denoiser, options } = request;
+  const latents = await prepareLatents(backend, request.shape, options, scheduler.initNoiseSigma, {
+    family: request.family,
+    denoiser,
+  });
+  try {
+    const final = await runSamplingLoop({
+      scheduler,
+      guidance: request.guidance,
+      latents,
+      denoise: (x, t, passes) => runPasses(denoiser, x, t, passes),
+      eta: options.eta,
+      generator: options.generator,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+    const images =
+      options.outputType === 'latent'
+        ? []
+        : await decodeLatents(request.vaeDecoder, final, request.scalingFactor);
+    return { images, latents: final };
+  } finally {
+    latents.dispose();
+  }
 }

@@ -2,21 +2,19 @@ import type { Backend, Model } from '../backend/model';
 import { InvalidArgumentError } from '../errors';
 import type { GuidancePass } from '../guidance/guidance';
 import type { Scheduler } from '../schedulers/scheduler';
-import { decodeLatents } from './images';
 import { ModelFolder } from './model-folder';
 import { idsFeed, inputInfo, pickOutput, requireInputs } from './model-io';
-import { type DenoiserSpec, runPasses } from './pass-runner';
+import type { DenoiserSpec } from './pass-runner';
 import {
   type CommonGenerateOptions,
   type PipelineLoadOptions,
   type GenerateResult,
   checkStepCount,
   loadComponent,
-  prepareLatents,
+  sampleAndDecode,
   resolveGuidance,
   resolvePipelineBackend,
 } from './pipeline-common';
-import { runSamplingLoop } from './sampling-loop';
 import { loadFolderScheduler } from './scheduler-loader';
 
 /** `transformer/config.json` of a SiT export (DiT-style names). */
@@ -122,33 +120,17 @@ export class SiTPipeline {
     const scheduler = (options.scheduler ?? this.scheduler).clone();
     scheduler.setTimesteps(checkStepCount(options.numInferenceSteps ?? 20));
     const size = this.config.inputSize;
-    const shape = [labels.length, this.config.inChannels, size, size];
-    const spec = this.denoiserSpec(labels);
-    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma, {
+    return sampleAndDecode({
+      backend: this.backend,
       family: 'sit',
-      denoiser: spec,
-    });
-    const guidance = resolveGuidance(
-      options,
-      this.config.guidanceScale,
-      this.config.cfgChannels ?? undefined,
-    );
-    const final = await runSamplingLoop({
       scheduler,
-      guidance,
-      latents,
-      denoise: (x, t, passes) => runPasses(spec, x, t, passes),
-      eta: options.eta,
-      generator: options.generator,
-      onProgress: options.onProgress,
-      signal: options.signal,
+      shape: [labels.length, this.config.inChannels, size, size],
+      denoiser: this.denoiserSpec(labels),
+      guidance: resolveGuidance(options, this.config.guidanceScale, this.config.cfgChannels ?? undefined),
+      vaeDecoder: this.vaeDecoder,
+      scalingFactor: this.vaeScalingFactor,
+      options,
     });
-    if (final !== latents) latents.dispose();
-    const images =
-      options.outputType === 'latent'
-        ? []
-        : await decodeLatents(this.vaeDecoder, final, this.vaeScalingFactor);
-    return { images, latents: final };
   }
 
   async dispose(): Promise<void> {

@@ -4,21 +4,19 @@ import type { GuidancePass } from '../guidance/guidance';
 import type { Scheduler } from '../schedulers/scheduler';
 import { disposeAll } from '../tensor/ops';
 import type { Tensor } from '../tensor/tensor';
-import { decodeLatents } from './images';
 import { ModelFolder } from './model-folder';
 import { pickOutput, requireInputs } from './model-io';
-import { type DenoiserSpec, runPasses } from './pass-runner';
+import type { DenoiserSpec } from './pass-runner';
 import {
   type CommonGenerateOptions,
   type PipelineLoadOptions,
   type GenerateResult,
   checkStepCount,
   loadComponent,
-  prepareLatents,
+  sampleAndDecode,
   resolveGuidance,
   resolvePipelineBackend,
 } from './pipeline-common';
-import { runSamplingLoop } from './sampling-loop';
 import { loadFolderScheduler } from './scheduler-loader';
 import { type PromptTokenizer, encodeText } from './text-conditioning';
 import { loadPromptTokenizer } from './tokenizer-loader';
@@ -159,29 +157,20 @@ export class StableDiffusionPipeline {
     scheduler.setTimesteps(checkStepCount(options.numInferenceSteps ?? 50));
     const shape = latentShape(this.geometry, prompts.length, options.height, options.width);
     const embeddings = await this.encodePrompts(prompts, negatives);
-    const spec = this.denoiserSpec(embeddings);
-    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma, {
-      family: 'stable-diffusion',
-      denoiser: spec,
-    });
     try {
-      const final = await runSamplingLoop({
+      return await sampleAndDecode({
+        backend: this.backend,
+        family: 'stable-diffusion',
         scheduler,
+        shape,
+        denoiser: this.denoiserSpec(embeddings),
         guidance: resolveGuidance(options, 7.5),
-        latents,
-        denoise: (x, t, passes) => runPasses(spec, x, t, passes),
-        eta: options.eta,
-        generator: options.generator,
-        onProgress: options.onProgress,
-        signal: options.signal,
+        vaeDecoder: this.vaeDecoder,
+        scalingFactor: this.geometry.scalingFactor,
+        options,
       });
-      const images =
-        options.outputType === 'latent'
-          ? []
-          : await decodeLatents(this.vaeDecoder, final, this.geometry.scalingFactor);
-      return { images, latents: final };
     } finally {
-      disposeAll(embeddings.cond, embeddings.uncond, latents);
+      disposeAll(embeddings.cond, embeddings.uncond);
     }
   }
 

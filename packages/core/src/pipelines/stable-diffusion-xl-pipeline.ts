@@ -4,20 +4,18 @@ import type { GuidancePass } from '../guidance/guidance';
 import type { Scheduler } from '../schedulers/scheduler';
 import { concat, disposeAll, scale, tensor } from '../tensor/ops';
 import type { Tensor } from '../tensor/tensor';
-import { decodeLatents } from './images';
 import { ModelFolder } from './model-folder';
 import { pickOutput, requireInputs } from './model-io';
-import { type DenoiserSpec, runPasses } from './pass-runner';
+import type { DenoiserSpec } from './pass-runner';
 import {
   type PipelineLoadOptions,
   type GenerateResult,
   checkStepCount,
   loadComponent,
-  prepareLatents,
+  sampleAndDecode,
   resolveGuidance,
   resolvePipelineBackend,
 } from './pipeline-common';
-import { runSamplingLoop } from './sampling-loop';
 import { loadFolderScheduler } from './scheduler-loader';
 import {
   type LatentGeometry,
@@ -171,29 +169,20 @@ export class StableDiffusionXLPipeline {
       ...(options.targetSize ?? [height, width]),
     ];
     const embeddings = await this.encodePrompts(prompts, negatives, timeIds);
-    const spec = this.denoiserSpec(embeddings);
-    const latents = await prepareLatents(this.backend, shape, options, scheduler.initNoiseSigma, {
-      family: 'stable-diffusion-xl',
-      denoiser: spec,
-    });
     try {
-      const final = await runSamplingLoop({
+      return await sampleAndDecode({
+        backend: this.backend,
+        family: 'stable-diffusion-xl',
         scheduler,
+        shape,
+        denoiser: this.denoiserSpec(embeddings),
         guidance: resolveGuidance(options, 5),
-        latents,
-        denoise: (x, t, passes) => runPasses(spec, x, t, passes),
-        eta: options.eta,
-        generator: options.generator,
-        onProgress: options.onProgress,
-        signal: options.signal,
+        vaeDecoder: this.vaeDecoder,
+        scalingFactor: this.geometry.scalingFactor,
+        options,
       });
-      const images =
-        options.outputType === 'latent'
-          ? []
-          : await decodeLatents(this.vaeDecoder, final, this.geometry.scalingFactor);
-      return { images, latents: final };
     } finally {
-      disposeAll(...Object.values(embeddings), latents);
+      disposeAll(...Object.values(embeddings));
     }
   }
 
