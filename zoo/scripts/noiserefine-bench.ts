@@ -6,7 +6,7 @@
  *
  *   npm run bench:noiserefine -- [--samples 1000] [--steps 20] [--batch 50] [--seed 0]
  *        [--pag-scale 3] [--pag-layers blocks.1] [--families tiny-sit,tiny-sd21,tiny-sdxl]
- *        [--models-dir zoo/models] [--json out.json]
+ *        [--models-dir zoo/models] [--json out.json] [--markdown out.md]
  *
  * CFG uses each model's default guidance scale. A family whose folder is missing is skipped
  * with the reason; one without a refiner gets the Gaussian rows only.
@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@noiserefine/core';
 import { onnxruntimeNode } from '@noiserefine/onnxruntime-node';
 import { Evaluator } from '../src/evaluator/evaluator';
-import { formatBenchReport } from '../src/noiserefine/bench-report';
+import { formatBenchMarkdown, formatBenchReport } from '../src/noiserefine/bench-report';
 import { ZOO_MODELS } from '../src/noiserefine/refiner-recipe';
 import { runNoiseRefineBench } from '../src/noiserefine/run-bench';
 
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     families: { type: 'string', default: ZOO_MODELS.join(',') },
     'models-dir': { type: 'string' },
     json: { type: 'string' },
+    markdown: { type: 'string' },
   },
 });
 
@@ -50,7 +51,9 @@ function integer(name: string, raw: string | undefined, min: number): number {
 
 const pagScale = Number(values['pag-scale']);
 if (!(pagScale >= 0)) {
-  throw new InvalidArgumentError(`--pag-scale: expected a number ≥ 0, got ${JSON.stringify(values['pag-scale'])}`);
+  throw new InvalidArgumentError(
+    `--pag-scale: expected a number ≥ 0, got ${JSON.stringify(values['pag-scale'])}`,
+  );
 }
 const backend = onnxruntimeNode();
 const evaluator = await Evaluator.load({ backend });
@@ -59,7 +62,10 @@ try {
     modelsDir: values['models-dir']
       ? userPath(values['models-dir'])
       : fileURLToPath(new URL('../models', import.meta.url)),
-    families: (values.families ?? '').split(',').map((f) => f.trim()).filter(Boolean),
+    families: (values.families ?? '')
+      .split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
     evaluator,
     backend,
     samples: integer('samples', values.samples, 2),
@@ -75,6 +81,12 @@ try {
     const file = userPath(values.json);
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`wrote ${file}\n`);
+  }
+  if (values.markdown !== undefined) {
+    const file = userPath(values.markdown);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, formatBenchMarkdown(report));
     process.stdout.write(`wrote ${file}\n`);
   }
 } finally {

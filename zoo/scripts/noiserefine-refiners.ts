@@ -4,12 +4,13 @@
  * models/<model>/refiner/ (model.onnx + config.json).
  *
  *   npm run zoo:refiners [-- --models tiny-sit,tiny-sd21] [--samples 3000] [--steps 500]
- *        [--batch-size 32] [--rank 8] [--lr 1e-3] [--pag-scale S] [--wait] [--force]
+ *        [--batch-size 32] [--rank 8] [--lr 5e-4] [--pag-scale S | tiny-sd21=S,…] [--wait] [--force]
  *
  * Work folders and logs are under .cache/refiners/<model>/ (targets/, run/, log.txt,
  * summary.json). Rerunning resumes: finished target chunks are skipped and MSD continues from
  * its checkpoint. If the model's denoiser or the settings changed, the cached work is cleared.
- * --wait polls for model folders that are not there yet (the zoo trains them in the background).
+ * --wait polls for model folders that are not there yet (the zoo trains them in the background)
+ * and takes the models in the order they become ready.
  * --force retrains a refiner that already exists.
  */
 import { spawn } from 'node:child_process';
@@ -63,6 +64,27 @@ function positive(name: string, raw: string | undefined, integer = true): number
   return v;
 }
 
+/** "3" for every model, or per model: "tiny-sd21=3,tiny-sdxl=3" (others 0). */
+function parsePagScales(raw: string): (model: string) => number {
+  const parts = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const perModel = new Map<string, number>();
+  let all = 0;
+  for (const part of parts) {
+    const [key, value] = part.includes('=') ? part.split('=') : [undefined, part];
+    const v = Number(value);
+    if (!(v >= 0))
+      throw new InvalidArgumentError(
+        `--pag-scale: expected numbers ≥ 0 ("3" or "tiny-sd21=3"), got "${raw}"`,
+      );
+    if (key === undefined) all = v;
+    else perModel.set(key.trim(), v);
+  }
+  return (model) => perModel.get(model) ?? all;
+}
+
 const msd: MsdSettings = {
   ...DEFAULT_MSD_SETTINGS,
   steps: positive('steps', values.steps),
@@ -71,9 +93,11 @@ const msd: MsdSettings = {
   learningRate: positive('lr', values.lr, false),
 };
 const numSamples = positive('samples', values.samples);
-const pagScale = Number(values['pag-scale']);
-if (!(pagScale >= 0)) throw new InvalidArgumentError(`--pag-scale: expected a number ≥ 0, got ${values['pag-scale']}`);
-const models = (values.models ?? '').split(',').map((m) => m.trim()).filter(Boolean);
+const pagScales = parsePagScales(values['pag-scale'] ?? '0');
+const models = (values.models ?? '')
+  .split(',')
+  .map((m) => m.trim())
+  .filter(Boolean);
 
 const cliPath = join(
   dirname(createRequire(import.meta.url).resolve('@noiserefine/train/package.json')),
@@ -81,7 +105,9 @@ const cliPath = join(
   'cli.js',
 );
 if (!existsSync(cliPath)) {
-  throw new InvalidArgumentError(`expected the built noiserefine-train CLI at ${cliPath}: run npm run build first`);
+  throw new InvalidArgumentError(
+    `expected the built noiserefine-train CLI at ${cliPath}: run npm run build first`,
+  );
 }
 
 let stopping = false;
@@ -113,22 +139,8 @@ function runCli(args: string[], logFile: string): Promise<{ code: number; second
   });
 }
 
-async function waitForModel(dir: string): Promise<boolean> {
-  for (;;) {
-    const missing = zooModelMissing(dir);
-    if (missing === undefined) return true;
-    if (!values.wait || stopping) {
-      log(`skipping: ${missing}`);
-      return false;
-    }
-    log(`waiting: ${missing}`);
-    await new Promise((r) => setTimeout(r, 60_000));
-  }
-}
-
 async function trainRefiner(name: string): Promise<void> {
   const modelDir = join(zooDir, 'models', name);
-  if (!(await waitForModel(modelDir))) return;
   const info = await readZooModelInfo(modelDir);
   const refinerDir = join(modelDir, 'refiner');
   if (existsSync(join(refinerDir, 'config.json')) && !values.force) {
@@ -148,7 +160,7 @@ async function trainRefiner(name: string): Promise<void> {
     conditionKind: info.conditionKind,
     numSamples,
     guidanceScale: info.guidanceScale,
-    pagScale,
+    pagScale: pagScales(name),
     ...(values['pag-layers'] ? { pagLayers: values['pag-layers'].split(',') } : {}),
     targetSteps: 20,
     targetBatchSize: 32,
@@ -163,17 +175,21 @@ async function trainRefiner(name: string): Promise<void> {
   }
   await mkdir(work, { recursive: true });
   await writeFile(stampFile, stamp);
-  if (info.conditionKind === 'prompt') await writeFile(paths.promptsFile, `${targetPrompts(numSamples).join('\n')}\n`);
+  if (info.conditionKind === 'prompt')
+    await writeFile(paths.promptsFile, `${targetPrompts(numSamples).join('\n')}\n`);
   const logFile = join(work, 'log.txt');
   log(
-    `${name}: targets (${numSamples}, CFG ${info.guidanceScale} from ${info.guidanceSource}${pagScale > 0 ? `, PAG ${pagScale}` : ''}), log ${logFile}`,
+    `${name}: targets (${numSamples}, CFG ${info.guidanceScale} from ${info.guidanceSource}${recipe.pagScale > 0 ? `, PAG ${recipe.pagScale}` : ''}), log ${logFile}`,
   );
   const targets = await runCli(targetsArgs(recipe, paths), logFile);
-  if (targets.code !== 0) throw new Error(`${name}: targets failed with exit code ${targets.code}; see ${logFile}`);
+  if (targets.code !== 0)
+    throw new Error(`${name}: targets failed with exit code ${targets.code}; see ${logFile}`);
   log(`${name}: targets done in ${(targets.seconds / 60).toFixed(1)} min; MSD ${msd.steps} steps`);
   const training = await runCli(msdArgs(recipe, paths), logFile);
   if (training.code !== 0) {
-    throw new Error(`${name}: MSD ${stopping ? 'interrupted' : 'failed'} (exit code ${training.code}); see ${logFile}`);
+    throw new Error(
+      `${name}: MSD ${stopping ? 'interrupted' : 'failed'} (exit code ${training.code}); see ${logFile}`,
+    );
   }
   const summary = {
     model: name,
@@ -187,7 +203,20 @@ async function trainRefiner(name: string): Promise<void> {
   log(`${name}: MSD done in ${summary.msdMinutes} min → ${refinerDir}`);
 }
 
-for (const name of models) {
-  if (stopping) break;
-  await trainRefiner(name);
+// Models are taken in the order they become ready, so one still training delays no other.
+const remaining = [...models];
+while (remaining.length > 0 && !stopping) {
+  const ready = remaining.find((name) => zooModelMissing(join(zooDir, 'models', name)) === undefined);
+  if (ready !== undefined) {
+    remaining.splice(remaining.indexOf(ready), 1);
+    await trainRefiner(ready);
+    continue;
+  }
+  const reasons = remaining.map((name) => zooModelMissing(join(zooDir, 'models', name)));
+  if (!values.wait) {
+    for (const reason of reasons) log(`skipping: ${reason}`);
+    break;
+  }
+  log(`waiting for ${remaining.join(', ')}: ${reasons.join('; ')}`);
+  await new Promise((r) => setTimeout(r, 60_000));
 }

@@ -48,8 +48,6 @@ console.log(
   `${values.model} on ${backend.name}, ${numInferenceSteps} steps, ${prompts.length} images per column`,
 );
 await writeComparisonGrid({
-  warmUp: () =>
-    pipe.generate({ prompt: prompts, seed, numInferenceSteps: 1, guidanceScale, outputType: 'latent' }),
   columns: guidanceComparisonColumns({
     guidanceScale,
     refiner,

@@ -18,13 +18,17 @@ async function outFile(): Promise<string> {
 
 describe('guidanceComparisonColumns', () => {
   it('asks for unguided, guided and refined-unguided images, in that order', async () => {
-    const calls: { guidanceScale: number; refined: boolean }[] = [];
+    const calls: { guidanceScale: number; refined: boolean; steps?: number }[] = [];
     const refiner = {} as NoiseRefiner;
     const columns = guidanceComparisonColumns({
       guidanceScale: 4,
       refiner,
       generate: async (o) => {
-        calls.push({ guidanceScale: o.guidanceScale, refined: o.refiner === refiner });
+        calls.push({
+          guidanceScale: o.guidanceScale,
+          refined: o.refiner === refiner,
+          steps: o.numInferenceSteps,
+        });
         return [];
       },
     });
@@ -35,10 +39,13 @@ describe('guidanceComparisonColumns', () => {
     ]);
     for (const c of columns) await c.run();
     expect(calls).toEqual([
-      { guidanceScale: 1, refined: false },
-      { guidanceScale: 4, refined: false },
-      { guidanceScale: 1, refined: true },
+      { guidanceScale: 1, refined: false, steps: undefined },
+      { guidanceScale: 4, refined: false, steps: undefined },
+      { guidanceScale: 1, refined: true, steps: undefined },
     ]);
+    calls.length = 0;
+    await columns[2]?.warmUp?.();
+    expect(calls).toEqual([{ guidanceScale: 1, refined: true, steps: 1 }]);
   });
 
   it('leaves out the refined column without a refiner', () => {
@@ -53,10 +60,10 @@ describe('writeComparisonGrid', () => {
     const lines: string[] = [];
     const order: string[] = [];
     const timings = await writeComparisonGrid({
-      warmUp: async () => order.push('warm-up'),
       columns: [
         {
           title: 'dark',
+          warmUp: async () => order.push('warm-up dark'),
           run: async () => {
             order.push('dark');
             return [solid(10), solid(20), solid(30)];
@@ -64,7 +71,9 @@ describe('writeComparisonGrid', () => {
         },
         {
           title: 'light',
+          warmUp: async () => order.push('warm-up light'),
           run: async () => {
+            order.push('light');
             await new Promise((r) => setTimeout(r, 30));
             return [solid(200), solid(210), solid(220)];
           },
@@ -74,7 +83,7 @@ describe('writeComparisonGrid', () => {
       out,
       log: (line) => lines.push(line),
     });
-    expect(order).toEqual(['warm-up', 'dark']);
+    expect(order).toEqual(['warm-up dark', 'warm-up light', 'dark', 'light']);
     expect(timings.map((t) => t.title)).toEqual(['dark', 'light']);
     // 30 ms over three images.
     expect(timings[1]?.msPerImage).toBeGreaterThanOrEqual(9);

@@ -7,12 +7,21 @@ import { timed } from './timing';
 export interface SamplingColumn {
   title: string;
   run: () => Promise<RgbImage[]>;
+  /**
+   * A short untimed run of the same sampling (e.g. one step): the first model calls at a
+   * batch size pay for allocation and start-up, which would otherwise land on the timing.
+   */
+  warmUp?: () => Promise<unknown>;
 }
 
-/** What a column asks of the app: its images for a guidance scale, from Gaussian or refined noise. */
+/**
+ * What a column asks of the app: its images for a guidance scale, from Gaussian or refined
+ * noise. `numInferenceSteps`, when given, overrides the app's (warm-up runs use 1).
+ */
 export type GenerateImages = (options: {
   guidanceScale: number;
   refiner?: NoiseRefiner;
+  numInferenceSteps?: number;
 }) => Promise<RgbImage[]>;
 
 /**
@@ -25,12 +34,16 @@ export function guidanceComparisonColumns(options: {
   generate: GenerateImages;
 }): SamplingColumn[] {
   const { guidanceScale, refiner, generate } = options;
+  const column = (title: string, sampling: { guidanceScale: number; refiner?: NoiseRefiner }) => ({
+    title,
+    run: () => generate(sampling),
+    warmUp: () => generate({ ...sampling, numInferenceSteps: 1 }),
+  });
   const columns: SamplingColumn[] = [
-    { title: 'Gaussian, unguided', run: () => generate({ guidanceScale: 1 }) },
-    { title: `Gaussian, CFG ${guidanceScale}`, run: () => generate({ guidanceScale }) },
+    column('Gaussian, unguided', { guidanceScale: 1 }),
+    column(`Gaussian, CFG ${guidanceScale}`, { guidanceScale }),
   ];
-  if (refiner)
-    columns.push({ title: 'refined, unguided', run: () => generate({ guidanceScale: 1, refiner }) });
+  if (refiner) columns.push(column('refined, unguided', { guidanceScale: 1, refiner }));
   return columns;
 }
 
@@ -42,11 +55,6 @@ export interface ComparisonGridOptions {
   out: string;
   /** Progress lines (default console.log). */
   log?: (line: string) => void;
-  /**
-   * Run once, untimed, before the columns (e.g. one guided step): the first model calls pay
-   * for session start-up and allocation, which would otherwise land on the first column.
-   */
-  warmUp?: () => Promise<unknown>;
 }
 
 export interface ColumnTiming {
@@ -55,7 +63,7 @@ export interface ColumnTiming {
 }
 
 /**
- * Runs the columns one after another, prints each one's time per image, and writes the
+ * Warms every column up, runs them one after another, prints each one's time per image, and writes the
  * images as a labelled PNG grid (rows: rowLabels, columns: the column titles).
  */
 export async function writeComparisonGrid(options: ComparisonGridOptions): Promise<ColumnTiming[]> {
@@ -64,7 +72,7 @@ export async function writeComparisonGrid(options: ComparisonGridOptions): Promi
   const width = Math.max(...columns.map((c) => c.title.length));
   const results: RgbImage[][] = [];
   const timings: ColumnTiming[] = [];
-  await options.warmUp?.();
+  for (const column of columns) await column.warmUp?.();
   for (const column of columns) {
     const { result, ms } = await timed(column.run);
     if (result.length !== rowLabels.length) {

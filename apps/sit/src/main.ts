@@ -40,8 +40,6 @@ console.log(
   `${values.model} on ${backend.name}, ${numInferenceSteps} steps, ${labels.length} images per column`,
 );
 await writeComparisonGrid({
-  warmUp: () =>
-    pipe.generate({ classLabel: labels, seed, numInferenceSteps: 1, guidanceScale, outputType: 'latent' }),
   columns: guidanceComparisonColumns({
     guidanceScale,
     refiner,

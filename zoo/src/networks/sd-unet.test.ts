@@ -1,4 +1,9 @@
-import { encodeModel, findAttentionLayers, type ModelProto } from '@noiserefine/onnx';
+import {
+  encodeModel,
+  findAttentionLayers,
+  makePerturbedAttentionModel,
+  type ModelProto,
+} from '@noiserefine/onnx';
 import { OnnxGraph, selectEngine } from '@noiserefine/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
@@ -138,6 +143,16 @@ describe('buildSDUNet', () => {
     expect(names).toContain('down_blocks.0.downsamplers.0.conv.weight');
     expect(names).toContain('up_blocks.0.upsamplers.0.conv.weight');
     expect(names).toContain('up_blocks.1.resnets.1.time_emb_proj.weight');
+  });
+
+  it("gives PAG's perturbed UNet with the default layer choice ('mid'), which changes the output", async () => {
+    const proto = randomized(TINY_SD21.unet);
+    const perturbed = makePerturbedAttentionModel(proto);
+    const input = feeds(TINY_SD21.unet, 1);
+    const run = async (model: ModelProto) =>
+      ((await (await ort.InferenceSession.create(encodeModel(model))).run(input)).out_sample as ort.Tensor)
+        .data;
+    expect(await run(perturbed)).not.toEqual(await run(proto));
   });
 
   it("writes diffusers' UNet2DConditionModel config keys", () => {

@@ -7,7 +7,12 @@ import {
   StableDiffusionPipeline,
   StableDiffusionXLPipeline,
 } from '@noiserefine/core';
-import { makePerturbedAttentionModel, encodeModel, getMetadata, PERTURBED_ATTENTION_METADATA_KEY } from '@noiserefine/onnx';
+import {
+  makePerturbedAttentionModel,
+  encodeModel,
+  getMetadata,
+  PERTURBED_ATTENTION_METADATA_KEY,
+} from '@noiserefine/onnx';
 
 /**
  * The same pipeline with PAG's perturbed denoiser attached. The components are shared with
@@ -16,7 +21,15 @@ import { makePerturbedAttentionModel, encodeModel, getMetadata, PERTURBED_ATTENT
 export function withPerturbedDenoiser(pipeline: AnyPipeline, perturbed: Model): AnyPipeline {
   if (pipeline instanceof SiTPipeline) {
     const p = pipeline;
-    return new SiTPipeline(p.backend, p.transformer, p.vaeDecoder, p.scheduler, p.config, p.vaeScalingFactor, perturbed);
+    return new SiTPipeline(
+      p.backend,
+      p.transformer,
+      p.vaeDecoder,
+      p.scheduler,
+      p.config,
+      p.vaeScalingFactor,
+      perturbed,
+    );
   }
   if (pipeline instanceof StableDiffusionXLPipeline) {
     const p = pipeline;

@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { onnxruntimeNode } from '@noiserefine/onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Evaluator } from '../evaluator/evaluator';
-import { BENCH_METHODS, type BenchReport, checkBenchRow, formatBenchReport } from './bench-report';
+import {
+  BENCH_METHODS,
+  type BenchReport,
+  checkBenchRow,
+  formatBenchMarkdown,
+  formatBenchReport,
+} from './bench-report';
 import { runNoiseRefineBench } from './run-bench';
 import { writeFixtureZoo } from './test-support/fixture-zoo';
 
@@ -38,7 +44,14 @@ describe('runNoiseRefineBench on a fixture zoo (8 samples, 2 steps)', () => {
     expect(report.rows.map((r) => r.method)).toEqual([...BENCH_METHODS]);
     for (const row of report.rows) {
       checkBenchRow(row);
-      expect(Object.keys(row).sort()).toEqual(['accuracy', 'family', 'fd', 'isScore', 'method', 'msPerImage']);
+      expect(Object.keys(row).sort()).toEqual([
+        'accuracy',
+        'family',
+        'fd',
+        'isScore',
+        'method',
+        'msPerImage',
+      ]);
       expect(row.family).toBe('tiny-sit');
       expect(row.msPerImage).toBeGreaterThan(0);
     }
@@ -65,5 +78,7 @@ describe('runNoiseRefineBench on a fixture zoo (8 samples, 2 steps)', () => {
     expect(summary?.lowFrequency?.residual.fraction).toBe(0);
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
     expect(formatBenchReport(report)).toContain('tiny-sd21: skipped');
+    const markdown = formatBenchMarkdown(report);
+    expect(markdown.match(/^\| tiny-sit \| /gm)).toHaveLength(BENCH_METHODS.length + 1);
   });
 });

@@ -10,7 +10,15 @@ import {
   perturbedAttentionGuidance,
 } from '@noiserefine/core';
 import { type Condition, loadTrainingModel } from '@noiserefine/train';
-import { balancedLabels, classPrompt, evaluateModel, type GenerateOverrides, pipelineSampler, type BatchSampler, type SampleBatch } from '../evaluator/evaluate-model';
+import {
+  balancedLabels,
+  classPrompt,
+  evaluateModel,
+  type GenerateOverrides,
+  pipelineSampler,
+  type BatchSampler,
+  type SampleBatch,
+} from '../evaluator/evaluate-model';
 import type { Evaluator } from '../evaluator/evaluator';
 import {
   type BenchMethod,
@@ -45,17 +53,26 @@ export interface BenchOptions {
   log?: (message: string) => void;
 }
 
-/** Wraps a sampler so the wall time of its generate() calls is summed. */
-function timedSampler(sampler: BatchSampler): { sampler: BatchSampler; seconds: () => number } {
-  let total = 0;
+/**
+ * Wraps a sampler to time its generate() calls. The time per image is the median over
+ * batches, so a batch slowed by other work on the machine does not skew it.
+ */
+function timedSampler(sampler: BatchSampler): { sampler: BatchSampler; msPerImage: () => number } {
+  const perImage: number[] = [];
   return {
     sampler: async (batch) => {
       const started = performance.now();
       const images = await sampler(batch);
-      total += (performance.now() - started) / 1000;
+      perImage.push((performance.now() - started) / batch.labels.length);
       return images;
     },
-    seconds: () => total,
+    msPerImage: () => {
+      const sorted = [...perImage].sort((a, b) => a - b);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2
+        ? (sorted[mid] as number)
+        : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+    },
   };
 }
 
@@ -167,7 +184,8 @@ export async function runNoiseRefineBench(options: BenchOptions): Promise<BenchR
     const refiner = existsSync(join(refinerDir, 'config.json'))
       ? await NoiseRefiner.fromPretrained(refinerDir, { backend })
       : undefined;
-    if (!refiner) notes.push(`no refiner at ${refinerDir}: refined methods left out (run npm run zoo:refiners)`);
+    if (!refiner)
+      notes.push(`no refiner at ${refinerDir}: refined methods left out (run npm run zoo:refiners)`);
     let perturbed: Awaited<ReturnType<typeof loadPerturbedDenoiser>> | undefined;
     try {
       perturbed = await loadPerturbedDenoiser(dir, pipeline, options.pagLayers);
@@ -197,9 +215,18 @@ export async function runNoiseRefineBench(options: BenchOptions): Promise<BenchR
     ];
     try {
       for (const plan of plans) {
-        const base = pipelineSampler(plan.pipeline, { numInferenceSteps: steps, generateOptions: plan.options });
+        const base = pipelineSampler(plan.pipeline, {
+          numInferenceSteps: steps,
+          generateOptions: plan.options,
+        });
         // One small batch first, so session start-up is not counted in ms per image.
-        await base({ index: 0, start: 0, labels: [0, 1], prompts: [classPrompt(0, 0, 1), classPrompt(1, 1, 1)], seed: 0 });
+        await base({
+          index: 0,
+          start: 0,
+          labels: [0, 1],
+          prompts: [classPrompt(0, 0, 1), classPrompt(1, 1, 1)],
+          seed: 0,
+        });
         const timed = timedSampler(base);
         const result = await evaluateModel({ sampler: timed.sampler, evaluator, samples, batchSize, seed });
         const row: BenchRow = {
@@ -208,7 +235,7 @@ export async function runNoiseRefineBench(options: BenchOptions): Promise<BenchR
           fd: result.fd,
           accuracy: result.accuracy,
           isScore: result.isScore,
-          msPerImage: (1000 * timed.seconds()) / samples,
+          msPerImage: timed.msPerImage(),
         };
         checkBenchRow(row);
         rows.push(row);

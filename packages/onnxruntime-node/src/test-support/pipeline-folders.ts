@@ -73,8 +73,8 @@ export async function writeStableDiffusionFolder(dir: string, parts: StableDiffu
   await writeJson(join(dir, 'scheduler', 'scheduler_config.json'), parts.scheduler);
   await cp(join(PIPELINE_PARTS, 'tokenizer'), join(dir, 'tokenizer'), { recursive: true });
   await cp(join(PIPELINE_PARTS, 'vae-decoder-sd21'), join(dir, 'vae_decoder'), { recursive: true });
-  await writeModel(dir, 'text_encoder', parts.textEncoder, { hidden_size: 32, max_position_embeddings: 77 });
-  await writeModel(dir, 'unet', parts.unet, { sample_size: 8, in_channels: 4, cross_attention_dim: 32 });
+  await writeModel(dir, 'text_encoder', parts.textEncoder, { architectures: ['CLIPTextModel'] });
+  await writeModel(dir, 'unet', parts.unet, { sample_size: 8, in_channels: 4 });
   return dir;
 }
 
@@ -98,8 +98,10 @@ export async function writeStableDiffusionXLFolder(
   await cp(join(PIPELINE_PARTS, 'tokenizer'), join(dir, 'tokenizer'), { recursive: true });
   await cp(join(PIPELINE_PARTS, 'tokenizer_2'), join(dir, 'tokenizer_2'), { recursive: true });
   await cp(join(PIPELINE_PARTS, 'vae-decoder-sdxl'), join(dir, 'vae_decoder'), { recursive: true });
-  await writeModel(dir, 'text_encoder', parts.textEncoder, { output_hidden_states: true });
-  await writeModel(dir, 'text_encoder_2', parts.textEncoder2, { output_hidden_states: true });
+  await writeModel(dir, 'text_encoder', parts.textEncoder, { architectures: ['CLIPTextModel'] });
+  await writeModel(dir, 'text_encoder_2', parts.textEncoder2, {
+    architectures: ['CLIPTextModelWithProjection'],
+  });
   await writeModel(dir, 'unet', parts.unet, {
     sample_size: 8,
     in_channels: 4,
