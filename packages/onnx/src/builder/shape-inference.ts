@@ -39,8 +39,11 @@ export function broadcastShapes(a: ValueShape, b: ValueShape, what: string): Val
   const rank = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
+    // Missing leading dims broadcast as 1; a present null dim is unknown, not 1.
+    const ia = a.length - rank + i;
+    const ib = b.length - rank + i;
+    const da = ia < 0 ? 1 : (a[ia] as Dim);
+    const db = ib < 0 ? 1 : (b[ib] as Dim);
     if (da === db || db === 1) out.push(da);
     else if (da === 1) out.push(db);
     else if (known(da) && known(db)) {
