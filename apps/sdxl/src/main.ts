@@ -22,6 +22,7 @@ import {
   writeComparisonGrid,
   ZOO_MODELS_DIR,
   ZOO_PROMPTS,
+  resolvePathOptions,
 } from '@noiserefine/examples-shared';
 
 /** diffusers' default for Stable Diffusion XL. */
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     size: { type: 'string' },
   },
 });
+resolvePathOptions(values);
 
 const prompts = promptsOption(values.prompts, ZOO_PROMPTS);
 const { seed, numInferenceSteps, ...given } = samplingValues(values);

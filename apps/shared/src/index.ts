@@ -15,6 +15,8 @@ export {
   type SamplingValues,
   samplingOptions,
   samplingValues,
+  resolvePathOptions,
+  userPath,
 } from './sampling-cli';
 export { timed } from './timing';
 export { ZOO_CLASS_NAMES, ZOO_MODELS_DIR, ZOO_PROMPTS } from './zoo-defaults';

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Backend, InvalidArgumentError, InvalidConfigError, NoiseRefiner } from '@noiserefine/core';
 
 /** Command-line options every sampling example takes (node:util parseArgs format). */
@@ -14,6 +14,25 @@ export function samplingOptions(defaults: { model: string; out: string }) {
     refiner: { type: 'string' },
     out: { type: 'string', default: defaults.out },
   } as const;
+}
+
+/**
+ * A path given on the command line, resolved against the directory the user ran the command
+ * in (npm runs workspace scripts inside the workspace, and records the original one in INIT_CWD).
+ */
+export function userPath(path: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), path);
+}
+
+/** Resolves the path options (model, refiner, out) against the user's directory, in place. */
+export function resolvePathOptions(values: {
+  model: string;
+  out: string;
+  refiner?: string | undefined;
+}): void {
+  values.model = userPath(values.model);
+  values.out = userPath(values.out);
+  if (values.refiner !== undefined) values.refiner = userPath(values.refiner);
 }
 
 /** A numeric command-line value; fails naming the option when it is not a number that passes `check`. */

@@ -19,6 +19,7 @@ import {
   writeComparisonGrid,
   ZOO_CLASS_NAMES,
   ZOO_MODELS_DIR,
+  resolvePathOptions,
 } from '@noiserefine/examples-shared';
 
 const { values } = parseArgs({
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     classes: { type: 'string', default: '0,3,4,7,8' },
   },
 });
+resolvePathOptions(values);
 
 const labels = values.classes.split(',').map((c) => numberOption('classes', c, Number.isInteger, 'integers'));
 const { seed, numInferenceSteps, ...given } = samplingValues(values);
