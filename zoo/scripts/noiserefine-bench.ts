@@ -6,20 +6,27 @@
  *
  *   npm run bench:noiserefine -- [--samples 1000] [--steps 20] [--batch 50] [--seed 0]
  *        [--pag-scale 3] [--pag-layers blocks.1] [--families tiny-sit,tiny-sd21,tiny-sdxl]
- *        [--models-dir zoo/models] [--json out.json] [--markdown out.md]
+ *        [--models-dir zoo/models] [--json out.json] [--markdown out.md] [--merge]
  *
  * CFG uses each model's default guidance scale. A family whose folder is missing is skipped
- * with the reason; one without a refiner gets the Gaussian rows only.
+ * with the reason; one without a refiner gets the Gaussian rows only. --merge keeps the other
+ * families' rows already in the --json file (same samples, steps, seed, batch and PAG scale).
  * Relative paths are resolved against the directory npm was started from.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '@noiserefine/core';
 import { onnxruntimeNode } from '@noiserefine/onnxruntime-node';
 import { Evaluator } from '../src/evaluator/evaluator';
-import { formatBenchMarkdown, formatBenchReport } from '../src/noiserefine/bench-report';
+import {
+  type BenchReport,
+  formatBenchMarkdown,
+  formatBenchReport,
+  mergeBenchReports,
+} from '../src/noiserefine/bench-report';
 import { ZOO_MODELS } from '../src/noiserefine/refiner-recipe';
 import { runNoiseRefineBench } from '../src/noiserefine/run-bench';
 
@@ -35,6 +42,7 @@ const { values } = parseArgs({
     'models-dir': { type: 'string' },
     json: { type: 'string' },
     markdown: { type: 'string' },
+    merge: { type: 'boolean', default: false },
   },
 });
 
@@ -58,7 +66,7 @@ if (!(pagScale >= 0)) {
 const backend = onnxruntimeNode();
 const evaluator = await Evaluator.load({ backend });
 try {
-  const report = await runNoiseRefineBench({
+  const benched = await runNoiseRefineBench({
     modelsDir: values['models-dir']
       ? userPath(values['models-dir'])
       : fileURLToPath(new URL('../models', import.meta.url)),
@@ -76,12 +84,16 @@ try {
     ...(values['pag-layers'] ? { pagLayers: values['pag-layers'].split(',') } : {}),
     log: (m) => process.stderr.write(`${m}\n`),
   });
+  const jsonFile = values.json === undefined ? undefined : userPath(values.json);
+  const report =
+    values.merge && jsonFile !== undefined && existsSync(jsonFile)
+      ? mergeBenchReports(JSON.parse(await readFile(jsonFile, 'utf8')) as BenchReport, benched)
+      : benched;
   process.stdout.write(`\n${formatBenchReport(report)}\n`);
-  if (values.json !== undefined) {
-    const file = userPath(values.json);
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`wrote ${file}\n`);
+  if (jsonFile !== undefined) {
+    await mkdir(dirname(jsonFile), { recursive: true });
+    await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+    process.stdout.write(`wrote ${jsonFile}\n`);
   }
   if (values.markdown !== undefined) {
     const file = userPath(values.markdown);

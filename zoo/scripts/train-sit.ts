@@ -4,15 +4,19 @@
  *
  *   node --import tsx scripts/train-sit.ts [--steps 4000] [--batch-size 64] [--lr 1e-3] [--warmup 200]
  *        [--seed 0] [--ema 0.999] [--checkpoint-every 100] [--checkpoint-dir .cache/train-sit]
- *        [--dataset .cache/dataset] [--out models/tiny-sit] [--guidance-scale 3]
+ *        [--dataset .cache/dataset] [--out models/tiny-sit] [--guidance-scale 6]
+ *        [--guidance-sweep sweep.json]
  *        [--depth 4] [--width 64] [--heads 4] [--patch-size 2] [--mlp-ratio 2]
  *        [--benchmark N] [--export-only] [--engine wasm]
  *
  * Run from the zoo folder. Rerunning the same command resumes from the checkpoint (the
  * config must match); Ctrl-C or SIGTERM saves a checkpoint before exiting. --benchmark N
- * times N steps from scratch and touches no checkpoint.
+ * times N steps from scratch and touches no checkpoint. After a guidance sweep
+ * (zoo:eval --sweep … --json sweep.json), `--export-only --guidance-scale W --guidance-sweep
+ * sweep.json` rewrites the folder with that default and keeps the sweep in training.json.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type EngineName, selectEngine } from '@noiserefine/tfjs';
@@ -39,7 +43,8 @@ const { values } = parseArgs({
     dataset: { type: 'string', default: '.cache/dataset' },
     out: { type: 'string', default: 'models/tiny-sit' },
     vae: { type: 'string', default: 'models/shared/patch-vae-sd21' },
-    'guidance-scale': { type: 'string', default: '3' },
+    'guidance-scale': { type: 'string', default: '6' },
+    'guidance-sweep': { type: 'string' },
     depth: { type: 'string', default: String(TINY_SIT_CONFIG.depth) },
     width: { type: 'string', default: String(TINY_SIT_CONFIG.hiddenSize) },
     heads: { type: 'string', default: String(TINY_SIT_CONFIG.numHeads) },
@@ -122,9 +127,11 @@ if (values.benchmark !== undefined) {
 }
 
 const clock = new TrainingClock();
+let trainingCommand = command;
 if (existsSync(resolve(checkpointDir, 'checkpoint.json'))) {
   const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
   clock.restore(metadata);
+  if (typeof metadata?.command === 'string') trainingCommand = metadata.command;
   log(
     `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
   );
@@ -133,6 +140,7 @@ if (existsSync(resolve(checkpointDir, 'checkpoint.json'))) {
 }
 
 const save = async () => {
+  trainingCommand = command;
   await trainer.saveCheckpoint(checkpointDir, { ...clock.toMetadata(), command });
 };
 
@@ -188,7 +196,7 @@ await writeSiTModelFolder(out, {
   guidanceScale: Number(values['guidance-scale']),
   vaeDir: resolve(values.vae),
   training: {
-    command,
+    command: trainingCommand,
     engine: engine.engine,
     dataset: { path: values.dataset, seed: dataset.seed, count: dataset.count },
     config,
@@ -198,6 +206,9 @@ await writeSiTModelFolder(out, {
     finalEvalLoss: finalEval,
     evalLossHistory: clock.evaluations,
     exportedWeights: config.emaDecay > 0 ? 'ema' : 'current',
+    ...(values['guidance-sweep'] === undefined
+      ? {}
+      : { guidanceSweep: JSON.parse(await readFile(resolve(values['guidance-sweep']), 'utf8')) }),
   },
 });
 log(`exported ${out} (eval loss: EMA ${finalEval.ema.toFixed(4)}, current ${finalEval.current.toFixed(4)})`);

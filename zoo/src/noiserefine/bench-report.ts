@@ -233,3 +233,32 @@ export function formatBenchMarkdown(report: BenchReport): string {
   for (const s of report.skipped) lines.push(`${s.family}: skipped (${s.reason})`, '');
   return lines.join('\n');
 }
+
+/**
+ * `current` on top of `previous`: the families benchmarked now replace their earlier rows and
+ * summaries, the others are kept, so one family can be rerun alone. Both must share samples,
+ * steps, seed, batch size and PAG settings, or the rows would not be comparable.
+ */
+export function mergeBenchReports(previous: BenchReport, current: BenchReport): BenchReport {
+  for (const key of ['samples', 'steps', 'seed', 'batchSize', 'backend'] as const) {
+    if (previous[key] !== current[key]) {
+      throw new InvalidArgumentError(
+        `merging bench reports: expected the same ${key}, got ${JSON.stringify(previous[key])} before and ${JSON.stringify(current[key])} now`,
+      );
+    }
+  }
+  if (previous.pag.pagScale !== current.pag.pagScale) {
+    throw new InvalidArgumentError(
+      `merging bench reports: expected the same PAG scale, got ${previous.pag.pagScale} before and ${current.pag.pagScale} now`,
+    );
+  }
+  const now = new Set([...current.rows.map((r) => r.family), ...current.skipped.map((s) => s.family)]);
+  const layers = [...new Set([previous.pag.layers, current.pag.layers])].join('; ');
+  return {
+    ...current,
+    pag: { pagScale: current.pag.pagScale, layers },
+    rows: [...previous.rows.filter((r) => !now.has(r.family)), ...current.rows],
+    families: [...previous.families.filter((f) => !now.has(f.family)), ...current.families],
+    skipped: [...previous.skipped.filter((s) => !now.has(s.family)), ...current.skipped],
+  };
+}

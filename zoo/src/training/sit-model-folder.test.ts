@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,33 @@ describe('the SiT model folder', () => {
     expect(await read('training.json')).toEqual({ steps: 0 });
     await setGuidanceScale(dir, 3);
     expect(await read('transformer/config.json')).toMatchObject({ guidance_scale: 3, num_classes: 10 });
+  });
+
+  it('keeps what others added to an earlier export when it is written again', async () => {
+    const dir = await writeFolder();
+    await mkdir(join(dir, 'refiner'));
+    await writeFile(join(dir, 'refiner', 'config.json'), '{"rank": 8}');
+    await writeFile(join(dir, 'zoo.json'), '{"guidance_scale": 4}');
+    await writeSiTModelFolder(dir, {
+      transformer: nonTrivialNetwork(),
+      network: NETWORK,
+      guidanceScale: 5,
+      vaeDir: VAE_DIR,
+      training: { steps: 1 },
+    });
+    expect(JSON.parse(await readFile(join(dir, 'refiner', 'config.json'), 'utf8'))).toEqual({ rank: 8 });
+    expect(JSON.parse(await readFile(join(dir, 'zoo.json'), 'utf8'))).toEqual({ guidance_scale: 4 });
+    expect(JSON.parse(await readFile(join(dir, 'training.json'), 'utf8'))).toEqual({ steps: 1 });
+    expect((await readdir(dir)).sort()).toEqual([
+      'model_index.json',
+      'refiner',
+      'scheduler',
+      'training.json',
+      'transformer',
+      'vae_decoder',
+      'vae_encoder',
+      'zoo.json',
+    ]);
   });
 
   it('loads in SiTPipeline, whose guided samples equal the zoo sampler’s', async () => {

@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelLoadError, SiTFlowScheduler } from '@noiserefine/core';
@@ -37,7 +37,8 @@ export function sitModelIndex(): Record<string, unknown> {
  * Writes a folder SiTPipeline.fromPretrained loads: model_index.json, transformer/
  * (model.onnx + config.json), scheduler/scheduler_config.json (20-step Euler by default),
  * vae_decoder/ and vae_encoder/ copied from `vaeDir`, and training.json. The folder is
- * assembled next to `dir` and renamed into place, so a reader never sees half of it.
+ * assembled next to `dir` and renamed into place, so a reader never sees half of it; other
+ * entries of an earlier export (a refiner, zoo.json) are kept.
  */
 export async function writeSiTModelFolder(dir: string, options: SiTModelFolderOptions): Promise<void> {
   const staging = join(dirname(dir), `.${basename(dir)}.staging`);
@@ -66,6 +67,12 @@ export async function writeSiTModelFolder(dir: string, options: SiTModelFolderOp
     json(new SiTFlowScheduler({ solver: 'euler' }).toConfig()),
   );
   await writeFile(join(staging, 'training.json'), json(options.training));
+  // What others added to an earlier export (a refiner/, zoo.json) moves over unchanged.
+  const written = new Set(await readdir(staging));
+  const previous = await readdir(dir).catch(() => [] as string[]);
+  for (const entry of previous) {
+    if (!written.has(entry)) await rename(join(dir, entry), join(staging, entry));
+  }
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);
 }
