@@ -8,7 +8,7 @@
  *        [--lr 1e-3] [--warmup 100] [--weight-decay 0.01] [--ema 0.995] [--caption-dropout 0.1]
  *        [--seed 0] [--checkpoint-every 100] [--log-every 10] [--checkpoint-dir .cache/train-<family>]
  *        [--dataset .cache/dataset] [--shared models/shared] [--out models/tiny-<family>]
- *        [--guidance-scale 4] [--benchmark N] [--preview] [--export-only] [--engine wasm]
+ *        [--guidance-scale W] [--benchmark N] [--preview] [--export-only] [--engine wasm]
  *
  * Run from the zoo folder. The text encoders are frozen at their seeded initialisation; their
  * outputs for every caption are computed once with the SDK pipeline (onnxruntime-node), and the
@@ -52,7 +52,7 @@ const { values } = parseArgs({
     dataset: { type: 'string', default: '.cache/dataset' },
     shared: { type: 'string', default: 'models/shared' },
     out: { type: 'string' },
-    'guidance-scale': { type: 'string', default: '4' },
+    'guidance-scale': { type: 'string' },
     benchmark: { type: 'string' },
     preview: { type: 'boolean', default: false },
     'export-only': { type: 'boolean', default: false },
@@ -79,7 +79,10 @@ const sharedDir = resolve(values.shared);
 const out = resolve(values.out ?? `models/tiny-${family.name}`);
 const checkpointEvery = number('checkpoint-every', positiveInteger, 'a positive integer');
 const logEvery = number('log-every', positiveInteger, 'a positive integer');
-const guidanceScale = number('guidance-scale', (v) => v >= 1, 'a number ≥ 1');
+const guidanceScale =
+  values['guidance-scale'] === undefined
+    ? family.defaultGuidanceScale
+    : number('guidance-scale', (v) => v >= 1, 'a number ≥ 1');
 
 const config: SDTrainingConfig = {
   family: family.name,
@@ -156,9 +159,12 @@ if (values.benchmark !== undefined) {
 }
 
 const clock = new TrainingClock();
+/** The command that started the run (a resumed or export-only invocation keeps it). */
+let trainingCommand = command;
 if (existsSync(join(checkpointDir, 'checkpoint.json'))) {
   const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
   clock.restore(metadata);
+  if (typeof metadata?.command === 'string') trainingCommand = metadata.command;
   log(
     `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
   );
@@ -170,7 +176,8 @@ if (existsSync(join(checkpointDir, 'checkpoint.json'))) {
 
 /** training.json of an exported folder: how its weights were made. */
 const trainingRecord = (evalLoss: { ema: number; current: number }) => ({
-  command,
+  command: trainingCommand,
+  ...(trainingCommand === command ? {} : { exportCommand: command }),
   family: family.name,
   engine: engine.engine,
   dataset: { path: values.dataset, seed: dataset.seed, count: dataset.count },
@@ -214,7 +221,7 @@ if (values.preview) {
   process.exit(0);
 }
 
-const save = () => trainer.saveCheckpoint(checkpointDir, { ...clock.toMetadata(), command });
+const save = () => trainer.saveCheckpoint(checkpointDir, { ...clock.toMetadata(), command: trainingCommand });
 
 let stopRequested = false;
 const requestStop = (signal: string) => {

@@ -36,6 +36,8 @@ export interface SDFamily {
   scheduler: () => Scheduler;
   /** The uncond embeddings of an empty prompt are zeros (diffusers' force_zeros_for_empty_prompt). */
   forceZerosForEmptyPrompt: boolean;
+  /** Guidance scale written to the folder's zoo.json: the best class accuracy of a sweep with scripts/eval.ts. */
+  defaultGuidanceScale: number;
 }
 
 /** The zoo tokenizers' vocabulary: CLIP's byte-level tokens, learned merges, then BOS and EOS. */
@@ -117,6 +119,7 @@ export const TINY_SD21: SDFamily = {
       predictionType: 'v_prediction',
     }),
   forceZerosForEmptyPrompt: false,
+  defaultGuidanceScale: 4,
 };
 
 /**
@@ -153,6 +156,7 @@ export const TINY_SDXL: SDFamily = {
   vae: 'patch-vae-sdxl',
   scheduler: () => new EulerDiscreteScheduler({ ...SD_NOISE_SCHEDULE, predictionType: 'epsilon' }),
   forceZerosForEmptyPrompt: true,
+  defaultGuidanceScale: 3,
 };
 
 export const SD_FAMILIES: Readonly<Record<SDFamilyName, SDFamily>> = { sd21: TINY_SD21, sdxl: TINY_SDXL };

@@ -32,6 +32,7 @@ describe('runNoiseRefineBench on a fixture zoo (8 samples, 2 steps)', () => {
       samples: 8,
       steps: 2,
       batchSize: 4,
+      timingRounds: 1,
     });
   });
 

@@ -4,12 +4,10 @@ import {
   type AnyPipeline,
   type Backend,
   DiffusionPipeline,
-  Generator,
   InvalidArgumentError,
   NoiseRefiner,
   perturbedAttentionGuidance,
 } from '@noiserefine/core';
-import { type Condition, loadTrainingModel } from '@noiserefine/train';
 import {
   balancedLabels,
   classPrompt,
@@ -26,11 +24,10 @@ import {
   type BenchRow,
   checkBenchRow,
   type FamilySummary,
-  type LowFrequencyProfile,
   summarizeFamily,
 } from './bench-report';
 import { loadPerturbedDenoiser, withPerturbedDenoiser } from './bench-pipelines';
-import { lowFrequencyEnergy } from './low-frequency';
+import { refinerLowFrequency } from './refiner-residual';
 import { readZooModelInfo, zooModelMissing } from './zoo-model-folder';
 
 export interface BenchOptions {
@@ -48,103 +45,58 @@ export interface BenchOptions {
   pagScale?: number;
   /** PAG's layers; default the transform's choice ('mid' for UNets, 'blocks.1' for transformers). */
   pagLayers?: readonly string[];
+  /** Interleaved timing rounds of one batch per method (default 5); ms/image is the median. */
+  timingRounds?: number;
   /** Frequency cutoffs of the low-frequency profile; the first is the headline number. */
   lowFrequencyCutoffs?: readonly number[];
   log?: (message: string) => void;
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /**
- * Wraps a sampler to time its generate() calls. The time per image is the median over
- * batches, so a batch slowed by other work on the machine does not skew it.
+ * ms per image of each method, timed in interleaved rounds (one batch of every method per
+ * round, the median over rounds), so load from other work on the machine falls on all
+ * methods alike. Each method runs one small batch first, so session start-up is not counted.
  */
-function timedSampler(sampler: BatchSampler): { sampler: BatchSampler; msPerImage: () => number } {
-  const perImage: number[] = [];
-  return {
-    sampler: async (batch) => {
-      const started = performance.now();
-      const images = await sampler(batch);
-      perImage.push((performance.now() - started) / batch.labels.length);
-      return images;
-    },
-    msPerImage: () => {
-      const sorted = [...perImage].sort((a, b) => a - b);
-      const mid = Math.floor(sorted.length / 2);
-      return sorted.length % 2
-        ? (sorted[mid] as number)
-        : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-    },
+async function timeMethods(
+  samplers: readonly BatchSampler[],
+  rounds: number,
+  batchSize: number,
+): Promise<number[]> {
+  const batchFor = (index: number, count: number): SampleBatch => {
+    const labels = balancedLabels(count);
+    return {
+      index,
+      start: 0,
+      labels,
+      prompts: labels.map((label, i) => classPrompt(label, i, 1)),
+      seed: 100_000 + index,
+    };
   };
+  for (const sampler of samplers) await sampler(batchFor(0, 2));
+  const perImage: number[][] = samplers.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, sampler] of samplers.entries()) {
+      const batch = batchFor(round, batchSize);
+      const started = performance.now();
+      await sampler(batch);
+      (perImage[k] as number[]).push((performance.now() - started) / batch.labels.length);
+    }
+  }
+  return perImage.map(median);
 }
 
 interface MethodPlan {
   method: BenchMethod;
   pipeline: AnyPipeline;
   options: GenerateOverrides;
-}
-
-/** The conditions of the bench's samples, as evaluateModel draws them (labels, or captions naming them). */
-function batchConditions(batch: SampleBatch, isSiT: boolean): Condition[] {
-  return isSiT ? batch.labels.map((label) => ({ label })) : batch.prompts.map((prompt) => ({ prompt }));
-}
-
-/**
- * Fig. 9: the energy of the refiner's residual g(x_T, c) = x̂_T − x_T in the lowest frequencies,
- * against the Gaussian noise x_T itself, over the bench's own noises and conditions.
- */
-async function refinerLowFrequency(
-  dir: string,
-  backend: Backend,
-  refiner: NoiseRefiner,
-  options: BenchOptions,
-  isSiT: boolean,
-): Promise<FamilySummary['lowFrequency']> {
-  const cutoffs = options.lowFrequencyCutoffs ?? [0.1, 0.2, 0.3, 0.5];
-  const model = await loadTrainingModel(dir, { backend });
-  const batchSize = options.batchSize ?? 50;
-  const seed = options.seed ?? 0;
-  const labels = balancedLabels(options.samples, options.evaluator.numClasses);
-  const shape = model.latentShape;
-  const per = shape.reduce((a, b) => a * b, 1);
-  const residuals = new Float32Array(options.samples * per);
-  const noises = new Float32Array(options.samples * per);
-  try {
-    for (let start = 0, index = 0; start < options.samples; start += batchSize, index++) {
-      const batchLabels = labels.slice(start, start + batchSize);
-      const batch: SampleBatch = {
-        index,
-        start,
-        labels: batchLabels,
-        prompts: batchLabels.map((label, i) => classPrompt(label, start + i, 1)),
-        seed: seed + index,
-      };
-      // The pipelines draw x_T as new Generator(seed).randn([B, C, H, W]); so does this.
-      const noise = new Generator(batch.seed).randn([batchLabels.length, ...shape], backend.tensors);
-      const conditioned = await model.conditioned(batchConditions(batch, isSiT));
-      try {
-        const g = await refiner.residual(noise, conditioned.spec);
-        residuals.set(await g.data(), start * per);
-        noises.set(await noise.data(), start * per);
-        g.dispose();
-      } finally {
-        noise.dispose();
-        conditioned.dispose();
-      }
-    }
-  } finally {
-    await model.dispose();
-  }
-  const batchShape = [options.samples, ...shape];
-  const profile: LowFrequencyProfile[] = cutoffs.map((cutoff) => {
-    const r = lowFrequencyEnergy(residuals, batchShape, cutoff);
-    const n = lowFrequencyEnergy(noises, batchShape, cutoff);
-    return { cutoff, residual: r.fraction, gaussian: n.fraction, binFraction: r.binFraction };
-  });
-  const head = cutoffs[0] as number;
-  return {
-    residual: lowFrequencyEnergy(residuals, batchShape, head),
-    gaussian: lowFrequencyEnergy(noises, batchShape, head),
-    profile,
-  };
 }
 
 /**
@@ -214,37 +166,49 @@ export async function runNoiseRefineBench(options: BenchOptions): Promise<BenchR
         : []),
     ];
     try {
-      for (const plan of plans) {
-        const base = pipelineSampler(plan.pipeline, {
-          numInferenceSteps: steps,
-          generateOptions: plan.options,
+      const samplers = plans.map((plan) =>
+        pipelineSampler(plan.pipeline, { numInferenceSteps: steps, generateOptions: plan.options }),
+      );
+      const scores = [];
+      for (const [k, plan] of plans.entries()) {
+        const result = await evaluateModel({
+          sampler: samplers[k] as BatchSampler,
+          evaluator,
+          samples,
+          batchSize,
+          seed,
         });
-        // One small batch first, so session start-up is not counted in ms per image.
-        await base({
-          index: 0,
-          start: 0,
-          labels: [0, 1],
-          prompts: [classPrompt(0, 0, 1), classPrompt(1, 1, 1)],
-          seed: 0,
-        });
-        const timed = timedSampler(base);
-        const result = await evaluateModel({ sampler: timed.sampler, evaluator, samples, batchSize, seed });
+        scores.push(result);
+        log(
+          `${family} ${plan.method}: FD ${result.fd.toFixed(4)}, accuracy ${result.accuracy.toFixed(3)}, IS ${result.isScore.toFixed(2)}`,
+        );
+      }
+      const timings = await timeMethods(samplers, options.timingRounds ?? 5, batchSize);
+      for (const [k, plan] of plans.entries()) {
+        const result = scores[k] as (typeof scores)[number];
         const row: BenchRow = {
           family,
           method: plan.method,
           fd: result.fd,
           accuracy: result.accuracy,
           isScore: result.isScore,
-          msPerImage: timed.msPerImage(),
+          msPerImage: timings[k] as number,
         };
         checkBenchRow(row);
         rows.push(row);
-        log(
-          `${family} ${plan.method}: FD ${row.fd.toFixed(4)}, accuracy ${row.accuracy.toFixed(3)}, IS ${row.isScore.toFixed(2)}, ${row.msPerImage.toFixed(2)} ms/image`,
-        );
+        log(`${family} ${plan.method}: ${row.msPerImage.toFixed(2)} ms/image`);
       }
       const summary: FamilySummary = { ...summarizeFamily(rows, family, notes) };
-      if (refiner) summary.lowFrequency = await refinerLowFrequency(dir, backend, refiner, options, isSiT);
+      if (refiner) {
+        summary.lowFrequency = await refinerLowFrequency(dir, backend, refiner, {
+          samples,
+          batchSize,
+          seed,
+          numClasses: evaluator.numClasses,
+          isSiT,
+          ...(options.lowFrequencyCutoffs ? { cutoffs: options.lowFrequencyCutoffs } : {}),
+        });
+      }
       families.push(summary);
     } finally {
       await refiner?.dispose();
