@@ -20,7 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, InvalidArgumentError, type Tensor } from '@noiserefine/core';
+import { Generator, InvalidArgumentError, NoiseRefineError, type Tensor } from '@noiserefine/core';
 import { onnxruntimeNode } from '@noiserefine/onnxruntime-node';
 import { tfjsBackend } from '@noiserefine/tfjs';
 import { derivedSeed, type RefinerArchitecture, RefinerNetwork } from '@noiserefine/train';
@@ -242,9 +242,13 @@ function stepCostInChild(mode: StepMode): Promise<StepCost> {
     child.on('error', reject);
     child.on('close', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (code !== 0 || !line)
-        reject(new Error(`step cost of ${mode}: the child process exited with ${code}`));
-      else resolvePromise(JSON.parse(line) as StepCost);
+      if (code !== 0 || !line) {
+        reject(
+          new NoiseRefineError(
+            `step cost of ${mode}: expected the child process to print a result and exit 0, got exit code ${code}`,
+          ),
+        );
+      } else resolvePromise(JSON.parse(line) as StepCost);
     });
   });
 }

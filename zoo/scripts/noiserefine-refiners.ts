@@ -3,7 +3,7 @@
  * `noiserefine-train targets`, then MSD (LoRA) with `noiserefine-train msd`, exported to
  * models/<model>/refiner/ (model.onnx + config.json).
  *
- *   npm run zoo:refiners [-- --models tiny-sit,tiny-sd21] [--samples 3000] [--steps 500]
+ *   npm run zoo:refiners [-- --models tiny-sit,tiny-sd21] [--samples 3000] [--steps 500 | tiny-sd21=1500,500]
  *        [--batch-size 32] [--rank 8] [--lr 5e-4] [--pag-scale S | tiny-sd21=S,…] [--wait] [--force]
  *
  * Work folders and logs are under .cache/refiners/<model>/ (targets/, run/, log.txt,
@@ -20,12 +20,14 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { InvalidArgumentError } from '@noiserefine/core';
+import { AbortError, InvalidArgumentError, NoiseRefineError } from '@noiserefine/core';
 import {
   DEFAULT_MSD_SETTINGS,
+  DEFAULT_MSD_STEPS,
   DEFAULT_TARGET_SAMPLES,
   type MsdSettings,
   msdArgs,
+  parsePerModel,
   type RecipePaths,
   type RefinerRecipe,
   recipeStamp,
@@ -39,7 +41,7 @@ const { values } = parseArgs({
   options: {
     models: { type: 'string', default: ZOO_MODELS.join(',') },
     samples: { type: 'string', default: String(DEFAULT_TARGET_SAMPLES) },
-    steps: { type: 'string', default: String(DEFAULT_MSD_SETTINGS.steps) },
+    steps: { type: 'string', default: DEFAULT_MSD_STEPS },
     'batch-size': { type: 'string', default: String(DEFAULT_MSD_SETTINGS.batchSize) },
     rank: { type: 'string', default: String(DEFAULT_MSD_SETTINGS.rank) },
     lr: { type: 'string', default: String(DEFAULT_MSD_SETTINGS.learningRate) },
@@ -64,36 +66,16 @@ function positive(name: string, raw: string | undefined, integer = true): number
   return v;
 }
 
-/** "3" for every model, or per model: "tiny-sd21=3,tiny-sdxl=3" (others 0). */
-function parsePagScales(raw: string): (model: string) => number {
-  const parts = raw
-    .split(',')
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const perModel = new Map<string, number>();
-  let all = 0;
-  for (const part of parts) {
-    const [key, value] = part.includes('=') ? part.split('=') : [undefined, part];
-    const v = Number(value);
-    if (!(v >= 0))
-      throw new InvalidArgumentError(
-        `--pag-scale: expected numbers ≥ 0 ("3" or "tiny-sd21=3"), got "${raw}"`,
-      );
-    if (key === undefined) all = v;
-    else perModel.set(key.trim(), v);
-  }
-  return (model) => perModel.get(model) ?? all;
-}
-
+const msdSteps = parsePerModel('steps', values.steps ?? '', { integer: true, min: 1 });
 const msd: MsdSettings = {
   ...DEFAULT_MSD_SETTINGS,
-  steps: positive('steps', values.steps),
   batchSize: positive('batch-size', values['batch-size']),
   rank: positive('rank', values.rank),
   learningRate: positive('lr', values.lr, false),
 };
+const msdFor = (model: string): MsdSettings => ({ ...msd, steps: msdSteps(model) });
 const numSamples = positive('samples', values.samples);
-const pagScales = parsePagScales(values['pag-scale'] ?? '0');
+const pagScales = parsePerModel('pag-scale', values['pag-scale'] ?? '0', { integer: false, min: 0 });
 const models = (values.models ?? '')
   .split(',')
   .map((m) => m.trim())
@@ -164,17 +146,24 @@ async function trainRefiner(name: string): Promise<void> {
     ...(values['pag-layers'] ? { pagLayers: values['pag-layers'].split(',') } : {}),
     targetSteps: 20,
     targetBatchSize: 32,
-    msd,
+    msd: msdFor(name),
   };
   const stamp = recipeStamp(recipe, await denoiserSha256(info));
   const stampFile = join(work, 'stamp.json');
-  const previous = existsSync(stampFile) ? await readFile(stampFile, 'utf8') : undefined;
-  if (previous !== undefined && previous !== stamp) {
-    log(`${name}: the denoiser or the settings changed since the cached run; clearing ${work}`);
+  const previous = existsSync(stampFile)
+    ? (JSON.parse(await readFile(stampFile, 'utf8')) as Partial<typeof stamp>)
+    : undefined;
+  if (previous !== undefined && previous.targets !== stamp.targets) {
+    log(`${name}: the denoiser or the target settings changed since the cached run; clearing ${work}`);
     await rm(work, { recursive: true, force: true });
+  } else if (previous !== undefined && previous.training !== stamp.training) {
+    log(
+      `${name}: the MSD settings changed since the cached run; keeping the targets, clearing ${paths.runDir}`,
+    );
+    await rm(paths.runDir, { recursive: true, force: true });
   }
   await mkdir(work, { recursive: true });
-  await writeFile(stampFile, stamp);
+  await writeFile(stampFile, JSON.stringify(stamp));
   if (info.conditionKind === 'prompt')
     await writeFile(paths.promptsFile, `${targetPrompts(numSamples).join('\n')}\n`);
   const logFile = join(work, 'log.txt');
@@ -182,14 +171,16 @@ async function trainRefiner(name: string): Promise<void> {
     `${name}: targets (${numSamples}, CFG ${info.guidanceScale} from ${info.guidanceSource}${recipe.pagScale > 0 ? `, PAG ${recipe.pagScale}` : ''}), log ${logFile}`,
   );
   const targets = await runCli(targetsArgs(recipe, paths), logFile);
-  if (targets.code !== 0)
-    throw new Error(`${name}: targets failed with exit code ${targets.code}; see ${logFile}`);
-  log(`${name}: targets done in ${(targets.seconds / 60).toFixed(1)} min; MSD ${msd.steps} steps`);
+  if (targets.code !== 0) {
+    throw new NoiseRefineError(`${name}: targets: expected exit code 0, got ${targets.code}; see ${logFile}`);
+  }
+  log(`${name}: targets done in ${(targets.seconds / 60).toFixed(1)} min; MSD ${recipe.msd.steps} steps`);
   const training = await runCli(msdArgs(recipe, paths), logFile);
   if (training.code !== 0) {
-    throw new Error(
-      `${name}: MSD ${stopping ? 'interrupted' : 'failed'} (exit code ${training.code}); see ${logFile}`,
-    );
+    const message = `${name}: MSD: expected exit code 0, got ${training.code}; see ${logFile}`;
+    throw stopping
+      ? new AbortError(`${message} (interrupted; rerun to resume)`)
+      : new NoiseRefineError(message);
   }
   const summary = {
     model: name,

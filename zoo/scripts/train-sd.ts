@@ -4,7 +4,7 @@
  * scalar float timestep) on the cached scaled latents and their captions, and exports the
  * pipeline folder in the layout of a real ONNX export.
  *
- *   node --import tsx scripts/train-sd.ts --family sd21|sdxl [--steps 2400] [--batch-size 64]
+ *   node --import tsx scripts/train-sd.ts --family sd21|sdxl [--steps 2800] [--batch-size 32]
  *        [--lr 1e-3] [--warmup 100] [--weight-decay 0.01] [--ema 0.995] [--caption-dropout 0.1]
  *        [--seed 0] [--checkpoint-every 100] [--log-every 10] [--checkpoint-dir .cache/train-<family>]
  *        [--dataset .cache/dataset] [--shared models/shared] [--out models/tiny-<family>]
@@ -37,8 +37,8 @@ import { formatDuration, TrainingClock } from '../src/training/training-clock';
 const { values } = parseArgs({
   options: {
     family: { type: 'string' },
-    steps: { type: 'string', default: '2400' },
-    'batch-size': { type: 'string', default: '64' },
+    steps: { type: 'string', default: '2800' },
+    'batch-size': { type: 'string', default: '32' },
     lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '100' },
     'weight-decay': { type: 'string', default: '0.01' },

@@ -8,6 +8,7 @@ import { parseCaption } from '../captions';
 import {
   DEFAULT_MSD_SETTINGS,
   msdArgs,
+  parsePerModel,
   type RecipePaths,
   type RefinerRecipe,
   recipeStamp,
@@ -69,11 +70,32 @@ describe('refiner recipes', () => {
     }
   });
 
-  it('changes the stamp when the denoiser or the settings change', () => {
+  it('changes the targets stamp with the denoiser or target settings, the training one with MSD settings too', () => {
     const a = recipeStamp(recipe, 'abc');
-    expect(recipeStamp(recipe, 'abc')).toBe(a);
-    expect(recipeStamp(recipe, 'abd')).not.toBe(a);
-    expect(recipeStamp({ ...recipe, msd: { ...recipe.msd, steps: 10 } }, 'abc')).not.toBe(a);
+    expect(recipeStamp(recipe, 'abc')).toEqual(a);
+    const otherDenoiser = recipeStamp(recipe, 'abd');
+    expect(otherDenoiser.targets).not.toBe(a.targets);
+    expect(otherDenoiser.training).not.toBe(a.training);
+    const otherScale = recipeStamp({ ...recipe, guidanceScale: 6 }, 'abc');
+    expect(otherScale.targets).not.toBe(a.targets);
+    const longer = recipeStamp({ ...recipe, msd: { ...recipe.msd, steps: 10 } }, 'abc');
+    expect(longer.targets).toBe(a.targets);
+    expect(longer.training).not.toBe(a.training);
+  });
+});
+
+describe('parsePerModel', () => {
+  it('reads one value for all, per-model values, or both', () => {
+    const steps = parsePerModel('steps', 'tiny-sd21=1500,500', { integer: true, min: 1 });
+    expect([steps('tiny-sd21'), steps('tiny-sit')]).toEqual([1500, 500]);
+    const pag = parsePerModel('pag-scale', 'tiny-sdxl=3', { integer: false, min: 0 });
+    expect([pag('tiny-sdxl'), pag('tiny-sit')]).toEqual([3, 0]);
+  });
+
+  it('names the option and the syntax when a value is bad or missing', () => {
+    expect(() => parsePerModel('steps', 'tiny-sit=1.5,500', { integer: true, min: 1 })).toThrow(/--steps/);
+    expect(() => parsePerModel('steps', 'tiny-sit=100', { integer: true, min: 1 })).toThrow(/every model/);
+    expect(() => parsePerModel('pag-scale', '-1', { integer: false, min: 0 })).toThrow(/≥ 0/);
   });
 });
 

@@ -59,6 +59,42 @@ export const DEFAULT_MSD_SETTINGS: MsdSettings = {
 
 export const DEFAULT_TARGET_SAMPLES = 3000;
 
+/** MSD steps per model, in the `--steps` syntax of parsePerModel. */
+export const DEFAULT_MSD_STEPS = String(DEFAULT_MSD_SETTINGS.steps);
+
+/**
+ * A per-model option: "3" for every model, "tiny-sd21=3" for one (others: the plain value,
+ * or 0 when there is none), or both: "tiny-sd21=1500,500".
+ */
+export function parsePerModel(
+  option: string,
+  raw: string,
+  check: { integer: boolean; min: number },
+): (model: string) => number {
+  const perModel = new Map<string, number>();
+  let all: number | undefined;
+  for (const part of raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [key, value] = part.includes('=') ? part.split('=', 2) : [undefined, part];
+    const v = Number(value);
+    if (!Number.isFinite(v) || v < check.min || (check.integer && !Number.isInteger(v))) {
+      throw new InvalidArgumentError(
+        `--${option}: expected ${check.integer ? 'integers' : 'numbers'} ≥ ${check.min}, as "N" or "model=N" separated by commas, got "${raw}"`,
+      );
+    }
+    if (key === undefined) all = v;
+    else perModel.set(key.trim(), v);
+  }
+  if (all === undefined && check.min > 0) {
+    throw new InvalidArgumentError(
+      `--${option}: expected a value for every model (e.g. "500" or "tiny-sd21=1500,500"), got "${raw}"`,
+    );
+  }
+  return (model) => perModel.get(model) ?? all ?? 0;
+}
+
 /** Paths of one model's refiner run: the targets and training folders, and the exported refiner. */
 export interface RecipePaths {
   modelDir: string;
@@ -139,9 +175,17 @@ export function msdArgs(recipe: RefinerRecipe, paths: RecipePaths): string[] {
 }
 
 /**
- * What must match for cached targets and a training checkpoint to be reused: the denoiser's
- * bytes (a retrained model under the same folder name makes them stale) and the recipe.
+ * What must match for cached work to be reused: targets need the same denoiser bytes (a
+ * retrained model under the same folder name makes them stale) and target settings; a
+ * training checkpoint needs those and the same MSD settings.
  */
-export function recipeStamp(recipe: RefinerRecipe, denoiserSha256: string): string {
-  return JSON.stringify({ denoiserSha256, recipe });
+export function recipeStamp(
+  recipe: RefinerRecipe,
+  denoiserSha256: string,
+): { targets: string; training: string } {
+  const { msd, ...targets } = recipe;
+  return {
+    targets: JSON.stringify({ denoiserSha256, targets }),
+    training: JSON.stringify({ denoiserSha256, targets, msd }),
+  };
 }
