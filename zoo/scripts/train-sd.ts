@@ -198,13 +198,17 @@ async function exportFolder(dir: string): Promise<{ ema: number; current: number
     ema: await trainer.evaluate(evalBatches, 'ema'),
     current: await trainer.evaluate(evalBatches, 'current'),
   };
-  await writeSDModelFolder(dir, {
+  const kept = await writeSDModelFolder(dir, {
     family,
     unet: await trainer.exportUNet('ema'),
     sharedDir,
     textEncoders,
     training: trainingRecord(evalLoss),
   });
+  const stale = kept.filter((name) => name !== ZOO_METADATA_FILE);
+  if (stale.length > 0) {
+    log(`kept ${stale.join(', ')} in ${dir}: made for the previous UNet, so retrain or remove them`);
+  }
   await writeFile(
     join(dir, ZOO_METADATA_FILE),
     `${JSON.stringify({ guidance_scale: guidanceScale }, null, 2)}\n`,

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,19 @@ describe('writeSDModelFolder', () => {
     ]);
     result.latents.dispose();
     await pipeline.dispose();
+  });
+
+  it('keeps what others put in an existing folder (a refiner) when it rewrites the model', async () => {
+    const dir = join(root, 'rewritten');
+    const options = { family: TINY_SD21, unet: untrainedUNet(TINY_SD21, 0), sharedDir: SHARED };
+    expect(await writeSDModelFolder(dir, options)).toEqual([]);
+    await mkdir(join(dir, 'refiner'));
+    await writeFile(join(dir, 'refiner', 'model.onnx'), 'refiner bytes');
+    expect(await writeSDModelFolder(dir, { ...options, unet: untrainedUNet(TINY_SD21, 1) })).toEqual([
+      'refiner',
+    ]);
+    expect(await readFile(join(dir, 'refiner', 'model.onnx'), 'utf8')).toBe('refiner bytes');
+    expect(await readdir(dir)).toContain('unet');
   });
 
   it('writes an SDXL folder (two encoders and tokenizers) that StableDiffusionXLPipeline loads and samples', async () => {

@@ -1,4 +1,4 @@
-import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ModelLoadError } from '@noiserefine/core';
 import { encodeModel, type ModelProto } from '@noiserefine/onnx';
@@ -93,9 +93,10 @@ async function copyTokenizer(source: string, target: string): Promise<void> {
  * Writes a pipeline folder in the layout of a real ONNX export: model_index.json,
  * scheduler/scheduler_config.json, tokenizer/ (+ tokenizer_2/), text_encoder/ (+ text_encoder_2/),
  * unet/, vae_decoder/, vae_encoder/ (each model.onnx + config.json), and training.json. The
- * folder is assembled next to `dir` and renamed into place, so a reader never sees half of it.
+ * folder is assembled next to `dir` and renamed into place, so a reader never sees half of it;
+ * entries of an existing folder that the export does not write are kept (their names are returned).
  */
-export async function writeSDModelFolder(dir: string, options: SDModelFolderOptions): Promise<void> {
+export async function writeSDModelFolder(dir: string, options: SDModelFolderOptions): Promise<string[]> {
   const { family, sharedDir } = options;
   const staging = join(dirname(dir), `.${basename(dir)}.staging`);
   await rm(staging, { recursive: true, force: true });
@@ -122,8 +123,28 @@ export async function writeSDModelFolder(dir: string, options: SDModelFolderOpti
   );
   await writeFile(join(staging, 'model_index.json'), json(sdModelIndex(family)));
   if (options.training) await writeFile(join(staging, 'training.json'), json(options.training));
+  const kept = await carryOver(dir, staging);
   await rm(dir, { recursive: true, force: true });
   await rename(staging, dir);
+  return kept;
+}
+
+/**
+ * Moves the entries of an existing `dir` that the export does not write (e.g. a refiner/
+ * trained for the model, a zoo.json) into `staging`, so replacing the folder keeps them.
+ * Returns their names.
+ */
+async function carryOver(dir: string, staging: string): Promise<string[]> {
+  let existing: string[];
+  try {
+    existing = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const written = new Set(await readdir(staging));
+  const kept = existing.filter((name) => !written.has(name));
+  for (const name of kept) await rename(join(dir, name), join(staging, name));
+  return kept;
 }
 
 /** The text encoders' model.onnx bytes of an existing pipeline folder, by component. */
