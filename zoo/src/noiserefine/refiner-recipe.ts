@@ -59,8 +59,12 @@ export const DEFAULT_MSD_SETTINGS: MsdSettings = {
 
 export const DEFAULT_TARGET_SAMPLES = 3000;
 
-/** MSD steps per model, in the `--steps` syntax of parsePerModel. */
-export const DEFAULT_MSD_STEPS = String(DEFAULT_MSD_SETTINGS.steps);
+/**
+ * MSD steps per model, in the `--steps` syntax of parsePerModel. tiny-sd21 gets 1,000: its
+ * refiner closed 54% of the accuracy gap after 500 steps and 60% after 1,000 (held-out MSD
+ * loss 0.051 → 0.036), at ~0.6 s per step when the machine is not shared.
+ */
+export const DEFAULT_MSD_STEPS = `tiny-sd21=1000,${DEFAULT_MSD_SETTINGS.steps}`;
 
 /**
  * A per-model option: "3" for every model, "tiny-sd21=3" for one (others: the plain value,
