@@ -97,6 +97,9 @@ describe('mergeBenchReports', () => {
     expect(merged.rows.map((r) => `${r.family}:${r.fd}`)).toEqual(['a:0.3', 'b:0.2', 'c:0.1']);
     expect(merged.families.map((f) => f.family)).toEqual(['a', 'b', 'c']);
     expect(merged.skipped).toEqual([]);
+    expect(mergeBenchReports(merged, { ...now, pag: { pagScale: 3, layers: 'other' } }).pag.layers).toBe(
+      'default; other',
+    );
   });
 
   it('refuses reports made with other settings', () => {

@@ -256,7 +256,9 @@ export function mergeBenchReports(previous: BenchReport, current: BenchReport): 
     );
   }
   const now = new Set([...current.rows.map((r) => r.family), ...current.skipped.map((s) => s.family)]);
-  const layers = [...new Set([previous.pag.layers, current.pag.layers])].join('; ');
+  const layers = [...new Set([...previous.pag.layers.split('; '), ...current.pag.layers.split('; ')])].join(
+    '; ',
+  );
   return {
     ...current,
     pag: { pagScale: current.pag.pagScale, layers },
