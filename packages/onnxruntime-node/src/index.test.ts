@@ -54,6 +54,7 @@ describe('onnxruntimeNode', () => {
     await backend.dispose();
   });
 
+  // Skipped on machines that have onnxruntime's CUDA provider library: there the fallback never happens.
   describe.skipIf(hasCuda)('without the CUDA provider library', () => {
     it('falls back from cuda to cpu with a warning', async () => {
       const warnings: string[] = [];
