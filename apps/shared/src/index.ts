@@ -20,3 +20,4 @@ export {
 } from './sampling-cli';
 export { timed } from './timing';
 export { ZOO_CLASS_NAMES, ZOO_MODELS_DIR, ZOO_PROMPTS } from './zoo-defaults';
+export { type TextToImageAppOptions, runTextToImageApp } from './text-to-image-app';
