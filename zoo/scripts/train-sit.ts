@@ -26,6 +26,7 @@ import { countParameters, buildSiT, TINY_SIT_CONFIG } from '../src/networks/sit'
 import { type FlowMatchingBatch, FlowMatchingBatches } from '../src/training/flow-matching-batches';
 import { writeSiTModelFolder } from '../src/training/sit-model-folder';
 import { SiTTrainer, type SiTTrainingConfig } from '../src/training/sit-trainer';
+import { runTraining } from '../src/training/run-training';
 import { formatDuration, TrainingClock } from '../src/training/training-clock';
 
 const { values } = parseArgs({
@@ -144,41 +145,18 @@ const save = async () => {
   await trainer.saveCheckpoint(checkpointDir, { ...clock.toMetadata(), command });
 };
 
-let stopRequested = false;
-const requestStop = (signal: string) => {
-  if (stopRequested) process.exit(130); // a second signal: give up without saving
-  stopRequested = true;
-  log(`${signal}: saving a checkpoint after the current step`);
-};
-process.on('SIGINT', () => requestStop('SIGINT'));
-process.on('SIGTERM', () => requestStop('SIGTERM'));
-
 if (!values['export-only']) {
-  clock.start(trainer.step);
-  while (!trainer.done && !stopRequested) {
-    const { step, loss, learningRate } = await trainer.trainStep();
-    // The wasm engine resolves its reads at once; yield so a pending signal gets handled.
-    await new Promise((resolve) => setImmediate(resolve));
-    clock.record(step + 1, loss);
-    if ((step + 1) % logEvery === 0 || step === 0) {
-      log(
-        `step ${step + 1}/${config.totalSteps} loss ${loss.toFixed(4)} (avg ${clock.lossAverage.toFixed(4)}) ` +
-          `lr ${learningRate.toExponential(2)} ${clock.secondsPerStep.toFixed(2)} s/step ` +
-          `ETA ${formatDuration(clock.secondsPerStep * (config.totalSteps - step - 1))}`,
-      );
-    }
-    if ((step + 1) % checkpointEvery === 0 && !trainer.done) {
-      const evalLoss = await trainer.evaluate(evalBatches, 'ema');
-      clock.recordEvaluation(step + 1, evalLoss);
-      await save();
-      log(`checkpoint at step ${step + 1}: eval loss (EMA weights) ${evalLoss.toFixed(4)}`);
-    }
-  }
-  await save();
-  if (!trainer.done) {
-    log(`stopped at step ${trainer.step}; rerun the same command to resume`);
-    process.exit(0);
-  }
+  const finished = await runTraining({
+    trainer,
+    clock,
+    totalSteps: config.totalSteps,
+    logEvery,
+    checkpointEvery,
+    evalBatches,
+    save,
+    log,
+  });
+  if (!finished) process.exit(0);
 }
 
 if (!trainer.done) {
