@@ -6,11 +6,14 @@
  *
  *   npm run bench:noiserefine -- [--samples 1000] [--steps 20] [--batch 50] [--seed 0]
  *        [--pag-scale 3] [--pag-layers blocks.1] [--families tiny-sit,tiny-sd21,tiny-sdxl]
- *        [--models-dir zoo/models] [--json out.json] [--markdown out.md] [--merge]
+ *        [--models-dir zoo/models] [--json rows.json] [--report report.json] [--markdown out.md]
+ *        [--merge]
  *
  * CFG uses each model's default guidance scale. A family whose folder is missing is skipped
- * with the reason; one without a refiner gets the Gaussian rows only. --merge keeps the other
- * families' rows already in the --json file (same samples, steps, seed, batch and PAG scale).
+ * with the reason; one without a refiner gets the Gaussian rows only. --json writes the rows, a
+ * list of { family, method, fd, accuracy, isScore, msPerImage }; --report the whole report (settings,
+ * rows, per-family gap fractions, speed-ups and low-frequency shares). --merge keeps the other
+ * families already in the --report file (same samples, steps, seed, batch and PAG scale).
  * Relative paths are resolved against the directory npm was started from.
  */
 import { existsSync } from 'node:fs';
@@ -41,6 +44,7 @@ const { values } = parseArgs({
     families: { type: 'string', default: ZOO_MODELS.join(',') },
     'models-dir': { type: 'string' },
     json: { type: 'string' },
+    report: { type: 'string' },
     markdown: { type: 'string' },
     merge: { type: 'boolean', default: false },
   },
@@ -84,17 +88,22 @@ try {
     ...(values['pag-layers'] ? { pagLayers: values['pag-layers'].split(',') } : {}),
     log: (m) => process.stderr.write(`${m}\n`),
   });
-  const jsonFile = values.json === undefined ? undefined : userPath(values.json);
+  const reportFile = values.report === undefined ? undefined : userPath(values.report);
+  if (values.merge && reportFile === undefined) {
+    throw new InvalidArgumentError('--merge: expected --report naming the report to merge into, got none');
+  }
   const report =
-    values.merge && jsonFile !== undefined && existsSync(jsonFile)
-      ? mergeBenchReports(JSON.parse(await readFile(jsonFile, 'utf8')) as BenchReport, benched)
+    values.merge && reportFile !== undefined && existsSync(reportFile)
+      ? mergeBenchReports(JSON.parse(await readFile(reportFile, 'utf8')) as BenchReport, benched)
       : benched;
   process.stdout.write(`\n${formatBenchReport(report)}\n`);
-  if (jsonFile !== undefined) {
-    await mkdir(dirname(jsonFile), { recursive: true });
-    await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-    process.stdout.write(`wrote ${jsonFile}\n`);
-  }
+  const write = async (file: string, body: unknown) => {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
+    process.stdout.write(`wrote ${file}\n`);
+  };
+  if (values.json !== undefined) await write(userPath(values.json), report.rows);
+  if (reportFile !== undefined) await write(reportFile, report);
   if (values.markdown !== undefined) {
     const file = userPath(values.markdown);
     await mkdir(dirname(file), { recursive: true });

@@ -9,13 +9,15 @@
  *        [--seed 0] [--checkpoint-every 100] [--log-every 10] [--checkpoint-dir .cache/train-<family>]
  *        [--dataset .cache/dataset] [--shared models/shared] [--out models/tiny-<family>]
  *        [--guidance-scale W] [--benchmark N] [--preview] [--export-only] [--engine wasm]
+ *        [--init-from <checkpoint-dir of an earlier run>]
  *
  * Run from the zoo folder. The text encoders are frozen at their seeded initialisation; their
  * outputs for every caption are computed once with the SDK pipeline (onnxruntime-node), and the
  * UNet is trained on tfjs. Rerunning the same command resumes from the checkpoint (the config
  * must match); SIGINT/SIGTERM save a checkpoint first. --benchmark N times N steps from scratch;
  * --preview writes the checkpoint's weights as a pipeline folder to <checkpoint-dir>/preview
- * (for scripts/eval.ts) and exits; neither touches the checkpoint.
+ * (for scripts/eval.ts) and exits; neither touches the checkpoint. --init-from starts a new run
+ * (fresh optimizer and schedule) from another run's weights, to train a finished model longer.
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -32,7 +34,7 @@ import { readTextEncoders, untrainedUNet, writeSDModelFolder } from '../src/netw
 import { familyAlphasCumprod, SDTrainer, type SDTrainingConfig } from '../src/networks/sd-trainer';
 import { countParameters } from '../src/networks/sit';
 import { buildSDUNet } from '../src/networks/sd-unet';
-import { runTraining } from '../src/training/run-training';
+import { runTraining, startRun } from '../src/training/run-training';
 import { formatDuration, TrainingClock } from '../src/training/training-clock';
 
 const { values } = parseArgs({
@@ -58,6 +60,7 @@ const { values } = parseArgs({
     preview: { type: 'boolean', default: false },
     'export-only': { type: 'boolean', default: false },
     engine: { type: 'string', default: 'wasm' },
+    'init-from': { type: 'string' },
   },
 });
 
@@ -160,29 +163,27 @@ if (values.benchmark !== undefined) {
 }
 
 const clock = new TrainingClock();
-/** The command that started the run (a resumed or export-only invocation keeps it). */
-let trainingCommand = command;
-if (existsSync(join(checkpointDir, 'checkpoint.json'))) {
-  const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
-  clock.restore(metadata);
-  if (typeof metadata?.command === 'string') trainingCommand = metadata.command;
-  log(
-    `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
-  );
-} else if (values.preview || values['export-only']) {
+if (!existsSync(join(checkpointDir, 'checkpoint.json')) && (values.preview || values['export-only'])) {
   throw new InvalidArgumentError(`${checkpointDir} holds no checkpoint to preview or export`);
-} else {
-  log(`starting a new run; checkpoints go to ${checkpointDir}`);
 }
+const run = await startRun({
+  trainer,
+  clock,
+  checkpointDir,
+  command,
+  ...(values['init-from'] === undefined ? {} : { initFrom: values['init-from'] }),
+  log,
+});
 
 /** training.json of an exported folder: how its weights were made. */
 const trainingRecord = (evalLoss: { ema: number; current: number }) => ({
-  command: trainingCommand,
-  ...(trainingCommand === command ? {} : { exportCommand: command }),
+  command: run.command,
+  ...(run.command === command ? {} : { exportCommand: command }),
   family: family.name,
   engine: engine.engine,
   dataset: { path: values.dataset, seed: dataset.seed, count: dataset.count },
   config,
+  ...(run.initialisedFrom ? { initialisedFrom: run.initialisedFrom } : {}),
   textEncoders: 'frozen at their seeded initialisation (see sd-families.ts)',
   predictionType: family.predictionType,
   steps: trainer.step,
@@ -226,7 +227,7 @@ if (values.preview) {
   process.exit(0);
 }
 
-const save = () => trainer.saveCheckpoint(checkpointDir, { ...clock.toMetadata(), command: trainingCommand });
+const save = () => trainer.saveCheckpoint(checkpointDir, run.checkpointMetadata());
 
 if (!values['export-only']) {
   const finished = await runTraining({

@@ -7,15 +7,15 @@
  *        [--dataset .cache/dataset] [--out models/tiny-sit] [--guidance-scale 6]
  *        [--guidance-sweep sweep.json]
  *        [--depth 4] [--width 64] [--heads 4] [--patch-size 2] [--mlp-ratio 2]
- *        [--benchmark N] [--export-only] [--engine wasm]
+ *        [--benchmark N] [--export-only] [--engine wasm] [--init-from <checkpoint-dir>]
  *
  * Run from the zoo folder. Rerunning the same command resumes from the checkpoint (the
  * config must match); Ctrl-C or SIGTERM saves a checkpoint before exiting. --benchmark N
  * times N steps from scratch and touches no checkpoint. After a guidance sweep
  * (zoo:eval --sweep … --json sweep.json), `--export-only --guidance-scale W --guidance-sweep
  * sweep.json` rewrites the folder with that default and keeps the sweep in training.json.
+ * --init-from starts a new run (fresh optimizer and schedule) from another run's weights.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,7 @@ import { countParameters, buildSiT, TINY_SIT_CONFIG } from '../src/networks/sit'
 import { type FlowMatchingBatch, FlowMatchingBatches } from '../src/training/flow-matching-batches';
 import { writeSiTModelFolder } from '../src/training/sit-model-folder';
 import { SiTTrainer, type SiTTrainingConfig } from '../src/training/sit-trainer';
-import { runTraining } from '../src/training/run-training';
+import { runTraining, startRun } from '../src/training/run-training';
 import { formatDuration, TrainingClock } from '../src/training/training-clock';
 
 const { values } = parseArgs({
@@ -54,6 +54,7 @@ const { values } = parseArgs({
     benchmark: { type: 'string' },
     'export-only': { type: 'boolean', default: false },
     engine: { type: 'string' },
+    'init-from': { type: 'string' },
   },
 });
 
@@ -128,22 +129,15 @@ if (values.benchmark !== undefined) {
 }
 
 const clock = new TrainingClock();
-let trainingCommand = command;
-if (existsSync(resolve(checkpointDir, 'checkpoint.json'))) {
-  const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
-  clock.restore(metadata);
-  if (typeof metadata?.command === 'string') trainingCommand = metadata.command;
-  log(
-    `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
-  );
-} else {
-  log(`starting a new run; checkpoints go to ${checkpointDir}`);
-}
-
-const save = async () => {
-  trainingCommand = command;
-  await trainer.saveCheckpoint(checkpointDir, { ...clock.toMetadata(), command });
-};
+const run = await startRun({
+  trainer,
+  clock,
+  checkpointDir,
+  command,
+  ...(values['init-from'] === undefined ? {} : { initFrom: values['init-from'] }),
+  log,
+});
+const save = () => trainer.saveCheckpoint(checkpointDir, run.checkpointMetadata());
 
 if (!values['export-only']) {
   const finished = await runTraining({
@@ -174,7 +168,9 @@ await writeSiTModelFolder(out, {
   guidanceScale: Number(values['guidance-scale']),
   vaeDir: resolve(values.vae),
   training: {
-    command: trainingCommand,
+    command: run.command,
+    ...(run.command === command ? {} : { exportCommand: command }),
+    ...(run.initialisedFrom ? { initialisedFrom: run.initialisedFrom } : {}),
     engine: engine.engine,
     dataset: { path: values.dataset, seed: dataset.seed, count: dataset.count },
     config,

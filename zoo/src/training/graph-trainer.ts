@@ -237,6 +237,20 @@ export class GraphTrainer<Batch> {
     return { step: loaded.step, metadata: loaded.metadata };
   }
 
+  /**
+   * Starts a new run from the weights (and moving average) of another run's checkpoint,
+   * with a fresh optimizer and schedule: longer training without redoing the first run.
+   */
+  async initFrom(dir: string): Promise<{ step: number; metadata: Record<string, unknown> | undefined }> {
+    if (this.step !== 0) {
+      throw new InvalidArgumentError(
+        `training: initFrom("${dir}") needs a new run, this one is at step ${this.step}`,
+      );
+    }
+    const loaded = await loadCheckpoint(dir, { variables: this.checkpointVariables() });
+    return { step: loaded.step, metadata: loaded.metadata };
+  }
+
   dispose(): void {
     this.optimizer.dispose();
     for (const v of this.ema.values()) v.dispose();

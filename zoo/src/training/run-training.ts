@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { GraphTrainer } from './graph-trainer';
 import { formatDuration, type TrainingClock } from './training-clock';
 
@@ -60,4 +62,62 @@ export async function runTraining<Batch>(options: RunTrainingOptions<Batch>): Pr
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   }
+}
+
+export interface StartRunOptions<Batch> {
+  trainer: GraphTrainer<Batch>;
+  clock: TrainingClock;
+  checkpointDir: string;
+  /** The command of this invocation; a resumed run keeps the one that started it. */
+  command: string;
+  /** Checkpoint folder of an earlier run whose weights a new run starts from. */
+  initFrom?: string;
+  log(message: string): void;
+}
+
+export interface StartedRun {
+  /** The command that started the run. */
+  command: string;
+  /** The earlier run a new run took its weights from, recorded in checkpoints and exports. */
+  initialisedFrom?: { checkpoint: string; steps: number; command?: string };
+  /** The metadata every checkpoint of this run carries. */
+  checkpointMetadata(): Record<string, unknown>;
+}
+
+/**
+ * Resumes the run in `checkpointDir` when it has a checkpoint, else starts a new one, from
+ * another run's weights when `initFrom` is given (to train a finished model longer).
+ */
+export async function startRun<Batch>(options: StartRunOptions<Batch>): Promise<StartedRun> {
+  const { trainer, clock, checkpointDir, log } = options;
+  let command = options.command;
+  let initialisedFrom: StartedRun['initialisedFrom'];
+  if (existsSync(join(checkpointDir, 'checkpoint.json'))) {
+    const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
+    clock.restore(metadata);
+    if (typeof metadata?.command === 'string') command = metadata.command;
+    if (metadata?.initialisedFrom)
+      initialisedFrom = metadata.initialisedFrom as StartedRun['initialisedFrom'];
+    log(
+      `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
+    );
+  } else if (options.initFrom !== undefined) {
+    const { step, metadata } = await trainer.initFrom(options.initFrom);
+    const earlier = typeof metadata?.command === 'string' ? metadata.command : undefined;
+    initialisedFrom = { checkpoint: options.initFrom, steps: step, ...(earlier ? { command: earlier } : {}) };
+    log(
+      `starting a new run from the weights of ${options.initFrom} (step ${step}); checkpoints go to ${checkpointDir}`,
+    );
+  } else {
+    log(`starting a new run; checkpoints go to ${checkpointDir}`);
+  }
+  return {
+    command,
+    ...(initialisedFrom ? { initialisedFrom } : {}),
+    checkpointMetadata: () => ({
+      ...clock.toMetadata(),
+      command,
+      ...(initialisedFrom ? { initialisedFrom } : {}),
+    }),
+  };
 }

@@ -8,7 +8,9 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SiTNetworkConfig } from '../networks/sit';
 import { checkpointToOnnx } from './sit-checkpoint';
+import { startRun } from './run-training';
 import { type LatentTrainingData, SiTTrainer, type SiTTrainingConfig } from './sit-trainer';
+import { TrainingClock } from './training-clock';
 
 const NETWORK: SiTNetworkConfig = {
   inputSize: 8,
@@ -134,6 +136,69 @@ describe('SiTTrainer', () => {
     } finally {
       other.dispose();
     }
+  });
+
+  it("starts a new run from an earlier run's weights, and a resumed run remembers where they came from", async () => {
+    const earlierDir = await tempDir();
+    const earlier = new SiTTrainer({ ...CONFIG, totalSteps: 3 }, data);
+    while (!earlier.done) await earlier.trainStep();
+    await earlier.saveCheckpoint(earlierDir, { command: 'first run' });
+    const earlierWeights = await earlier.weights('current');
+    const earlierAverage = await earlier.weights('ema');
+    earlier.dispose();
+
+    const dir = await tempDir();
+    const logs: string[] = [];
+    const longer = new SiTTrainer({ ...CONFIG, totalSteps: 4 }, data);
+    const clock = new TrainingClock();
+    const run = await startRun({
+      trainer: longer,
+      clock,
+      checkpointDir: dir,
+      command: 'second run',
+      initFrom: earlierDir,
+      log: (m) => logs.push(m),
+    });
+    try {
+      expect(longer.step).toBe(0);
+      expect(run.initialisedFrom).toEqual({ checkpoint: earlierDir, steps: 3, command: 'first run' });
+      expect(await longer.weights('current')).toEqual(earlierWeights);
+      expect(await longer.weights('ema')).toEqual(earlierAverage);
+      await longer.trainStep();
+      await longer.saveCheckpoint(dir, run.checkpointMetadata());
+    } finally {
+      longer.dispose();
+    }
+    await expect(
+      (async () => {
+        const started = new SiTTrainer(CONFIG, data);
+        await started.trainStep();
+        try {
+          await started.initFrom(earlierDir);
+        } finally {
+          started.dispose();
+        }
+      })(),
+    ).rejects.toThrow(/needs a new run/);
+
+    const resumed = new SiTTrainer({ ...CONFIG, totalSteps: 4 }, data);
+    try {
+      const again = await startRun({
+        trainer: resumed,
+        clock: new TrainingClock(),
+        checkpointDir: dir,
+        command: 'third',
+        initFrom: 'ignored',
+        log: (m) => logs.push(m),
+      });
+      expect(resumed.step).toBe(1);
+      expect(again.command).toBe('second run');
+      expect(again.initialisedFrom).toEqual(run.initialisedFrom);
+    } finally {
+      resumed.dispose();
+    }
+    expect(logs[0]).toMatch(/from the weights of/);
+    expect(logs[1]).toMatch(/resumed from/);
   });
 
   it('exports ONNX that onnxruntime runs to the same velocity as the tfjs graph', async () => {
