@@ -166,14 +166,8 @@ const clock = new TrainingClock();
 if (!existsSync(join(checkpointDir, 'checkpoint.json')) && (values.preview || values['export-only'])) {
   throw new InvalidArgumentError(`${checkpointDir} holds no checkpoint to preview or export`);
 }
-const run = await startRun({
-  trainer,
-  clock,
-  checkpointDir,
-  command,
-  ...(values['init-from'] === undefined ? {} : { initFrom: values['init-from'] }),
-  log,
-});
+const initFrom = values['init-from'];
+const run = await startRun({ trainer, clock, checkpointDir, command, initFrom, log });
 
 /** training.json of an exported folder: how its weights were made. */
 const trainingRecord = (evalLoss: { ema: number; current: number }) => ({

@@ -129,14 +129,8 @@ if (values.benchmark !== undefined) {
 }
 
 const clock = new TrainingClock();
-const run = await startRun({
-  trainer,
-  clock,
-  checkpointDir,
-  command,
-  ...(values['init-from'] === undefined ? {} : { initFrom: values['init-from'] }),
-  log,
-});
+const initFrom = values['init-from'];
+const run = await startRun({ trainer, clock, checkpointDir, command, initFrom, log });
 const save = () => trainer.saveCheckpoint(checkpointDir, run.checkpointMetadata());
 
 if (!values['export-only']) {

@@ -71,7 +71,7 @@ export interface StartRunOptions<Batch> {
   /** The command of this invocation; a resumed run keeps the one that started it. */
   command: string;
   /** Checkpoint folder of an earlier run whose weights a new run starts from. */
-  initFrom?: string;
+  initFrom?: string | undefined;
   log(message: string): void;
 }
 
