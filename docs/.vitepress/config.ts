@@ -43,6 +43,13 @@ export default defineConfig({
           { text: 'Stable Diffusion XL', link: '/pipelines/sdxl' },
         ],
       },
+      {
+        text: 'Results',
+        items: [
+          { text: 'NoiseRefine on the tiny zoo', link: '/results/noiserefine-bench' },
+          { text: 'MSD vs full back-propagation', link: '/results/msd-vs-full' },
+        ],
+      },
       { text: 'Architecture', items: [{ text: 'Packages and contracts', link: '/architecture/' }] },
     ],
   },

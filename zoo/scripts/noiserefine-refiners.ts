@@ -13,8 +13,7 @@
  * and takes the models in the order they become ready.
  * --force retrains a refiner that already exists.
  */
-import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -35,6 +34,7 @@ import {
   targetsArgs,
   ZOO_MODELS,
 } from '../src/noiserefine/refiner-recipe';
+import { ChildRunner } from '../src/child-runner';
 import { denoiserSha256, readZooModelInfo, zooModelMissing } from '../src/noiserefine/zoo-model-folder';
 
 const { values } = parseArgs({
@@ -92,34 +92,10 @@ if (!existsSync(cliPath)) {
   );
 }
 
-let stopping = false;
-let child: ReturnType<typeof spawn> | undefined;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    log(`${signal}: letting the running step checkpoint, then stopping (rerun to resume)`);
-    child?.kill(signal);
-  });
-}
-
-/** Runs the CLI with its output appended to the model's log; resolves to the exit code and seconds. */
-function runCli(args: string[], logFile: string): Promise<{ code: number; seconds: number }> {
-  const started = performance.now();
-  const out = createWriteStream(logFile, { flags: 'a' });
-  out.write(`\n$ noiserefine-train ${args.join(' ')}\n`);
-  return new Promise((resolve, reject) => {
-    child = spawn(process.execPath, [cliPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(out, { end: false });
-    child.stderr?.pipe(out, { end: false });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      child = undefined;
-      out.end();
-      resolve({ code: code ?? 1, seconds: (performance.now() - started) / 1000 });
-    });
-  });
-}
+const runner = new ChildRunner(log);
+/** Runs the CLI with its output appended to the model's log. */
+const runCli = (args: string[], logFile: string) =>
+  runner.run(process.execPath, [cliPath, ...args], { logFile });
 
 async function trainRefiner(name: string): Promise<void> {
   const modelDir = join(zooDir, 'models', name);
@@ -178,7 +154,7 @@ async function trainRefiner(name: string): Promise<void> {
   const training = await runCli(msdArgs(recipe, paths), logFile);
   if (training.code !== 0) {
     const message = `${name}: MSD: expected exit code 0, got ${training.code}; see ${logFile}`;
-    throw stopping
+    throw runner.stopping
       ? new AbortError(`${message} (interrupted; rerun to resume)`)
       : new NoiseRefineError(message);
   }
@@ -196,7 +172,7 @@ async function trainRefiner(name: string): Promise<void> {
 
 // Models are taken in the order they become ready, so one still training delays no other.
 const remaining = [...models];
-while (remaining.length > 0 && !stopping) {
+while (remaining.length > 0 && !runner.stopping) {
   const ready = remaining.find((name) => zooModelMissing(join(zooDir, 'models', name)) === undefined);
   if (ready !== undefined) {
     remaining.splice(remaining.indexOf(ready), 1);
