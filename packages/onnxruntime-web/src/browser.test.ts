@@ -3,14 +3,16 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { builtinModules, createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join } from 'node:path';
+import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { float16BitsToFloat32, float32ToFloat16Bits, Generator } from '@noiserefine/core';
+import { onnxruntimeNode } from '@noiserefine/onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DdimLoopOptions, runDdimLoop } from './browser-test/ddim-loop';
 import { float16DoublerModel, scalarTimestepDenoiser } from './browser-test/denoiser';
+import { type RefinedSitOptions, runRefinedSit } from './browser-test/refined-sit';
 import { onnxruntimeWeb } from './index';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -28,12 +30,25 @@ const here = dirname(fileURLToPath(import.meta.url));
 // onnxruntime-web's wasm binaries and their loaders, served to the page under /ort/.
 const ortDist = dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const LOOP: DdimLoopOptions = { steps: 8, seed: 1234, shape: [1, 4, 16, 16] };
+// The zoo's trained SiT model and its refiner; the page gets only the files the pipeline reads.
+const TINY_SIT = join(resolve(here, '../../..'), 'zoo', 'models', 'tiny-sit');
+const TINY_SIT_FILES = [
+  'transformer/config.json',
+  'transformer/model.onnx',
+  'scheduler/scheduler_config.json',
+  'vae_decoder/config.json',
+  'vae_decoder/model.onnx',
+  'refiner/config.json',
+  'refiner/model.onnx',
+];
+const REFINED_SIT: RefinedSitOptions = { classLabel: [2, 9], seed: 7, numInferenceSteps: 4 };
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',
   '.mjs': 'text/javascript',
   '.wasm': 'application/wasm',
   '.onnx': 'application/octet-stream',
+  '.json': 'application/json',
 };
 
 interface PageApi {
@@ -45,6 +60,10 @@ interface PageApi {
     ): Promise<{ latent: number[]; executionProviders: string[]; warnings: string[] }>;
     loadError(url: string): Promise<{ name: string; message: string }>;
     runFloat16(url: string, values: number[]): Promise<number[]>;
+    runRefinedSitInPage(
+      folderUrl: string,
+      options: RefinedSitOptions,
+    ): Promise<{ refined: number[]; unrefined: number[] }>;
   };
 }
 
@@ -82,6 +101,13 @@ function serve(files: Record<string, Uint8Array | string>): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** The named files of a folder on disk, keyed by the URL path they are served at. */
+async function servedFolder(urlPath: string, dir: string, names: readonly string[]) {
+  const files: Record<string, Uint8Array> = {};
+  for (const name of names) files[`${urlPath}/${name}`] = new Uint8Array(await readFile(join(dir, name)));
+  return files;
+}
+
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let max = 0;
@@ -106,6 +132,7 @@ describe.skipIf(!hasChromium)(
         '/page.js': await bundlePage(),
         '/model.onnx': model,
         '/float16.onnx': float16DoublerModel(),
+        ...(await servedFolder('/models/tiny-sit', TINY_SIT, TINY_SIT_FILES)),
       });
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -133,6 +160,21 @@ describe.skipIf(!hasChromium)(
       // The loop moved the latent away from its initial noise.
       const noise = new Generator(LOOP.seed).randnValues(inPage.latent.length);
       expect(maxAbsDiff(inPage.latent, noise)).toBeGreaterThan(0.1);
+    });
+
+    it('loads a SiT pipeline and its refiner over HTTP and generates what Node generates (max |Δ| ≤ 1e-4)', async () => {
+      const inPage = await page.evaluate(
+        ([url, options]) =>
+          (globalThis as unknown as PageApi).noiserefineTest.runRefinedSitInPage(url, options),
+        [`${base}/models/tiny-sit/`, REFINED_SIT] as const,
+      );
+      const inNode = await runRefinedSit(onnxruntimeNode(), TINY_SIT, REFINED_SIT);
+      expect(inPage.refined).toHaveLength(inNode.refined.length);
+      expect(inPage.refined.every(Number.isFinite)).toBe(true);
+      expect(maxAbsDiff(inPage.refined, inNode.refined)).toBeLessThanOrEqual(1e-4);
+      expect(maxAbsDiff(inPage.unrefined, inNode.unrefined)).toBeLessThanOrEqual(1e-4);
+      // The refiner did move the starting noise, so the comparison covers it.
+      expect(maxAbsDiff(inPage.refined, inPage.unrefined)).toBeGreaterThan(1e-2);
     });
 
     it('falls back from WebGPU to wasm with a warning when the page has no GPU', async () => {

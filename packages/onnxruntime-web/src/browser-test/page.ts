@@ -1,10 +1,12 @@
 /**
  * Entry of the browser test page: exposes the DDIM loop on the wasm backend
- * (and with WebGPU requested) to the test driving the page.
+ * (and with WebGPU requested), and refined SiT generation from a served model
+ * folder, to the test driving the page.
  */
 import { tensor } from '@noiserefine/core';
 import { onnxruntimeWeb } from '../index';
 import { type DdimLoopOptions, runDdimLoop } from './ddim-loop';
+import { type RefinedSitOptions, runRefinedSit } from './refined-sit';
 
 interface PageRun {
   latent: number[];
@@ -46,4 +48,18 @@ async function runFloat16(modelUrl: string, values: number[]): Promise<number[]>
   return Array.from(await y!.data());
 }
 
-Object.assign(globalThis, { noiserefineTest: { runInPage, loadError, runFloat16 } });
+/** Loads the pipeline and its refiner from a folder URL; latents come back as plain arrays. */
+async function runRefinedSitInPage(
+  folderUrl: string,
+  options: RefinedSitOptions,
+): Promise<{ refined: number[]; unrefined: number[] }> {
+  const backend = onnxruntimeWeb({ wasmPaths: '/ort/', numThreads: 1 });
+  const { refined, unrefined } = await runRefinedSit(
+    backend,
+    new URL(folderUrl, location.href).href,
+    options,
+  );
+  return { refined: Array.from(refined), unrefined: Array.from(unrefined) };
+}
+
+Object.assign(globalThis, { noiserefineTest: { runInPage, loadError, runFloat16, runRefinedSitInPage } });
