@@ -22,7 +22,12 @@ export {
   type MsdTrainingOptions,
   type TrainResult,
 } from './msd/msd-trainer';
-export { type RefinerArchitecture, RefinerNetwork } from './msd/refiner-network';
+export {
+  type RefinerArchitecture,
+  type RefinerGuidanceEmbedding,
+  RefinerNetwork,
+  type RefinerNetworkOptions,
+} from './msd/refiner-network';
 export { type UnguidedEnd, unguidedEnd } from './msd/unguided-trajectory';
 export { type ValidationReport, validateRefiner } from './msd/validation';
 export { type LoadTrainingModelOptions, loadTrainingModel } from './pipeline-loader';
@@ -35,6 +40,7 @@ export {
   targetManifest,
 } from './targets/generate-targets';
 export { TargetDataset } from './targets/target-dataset';
+export { TargetMixture, type TargetSamples } from './targets/target-mixture';
 export {
   chunkCount,
   chunkName,

@@ -135,6 +135,69 @@ describe('noiserefine-train', () => {
     expect(again.text()).toMatch(/resuming at step 2/);
   });
 
+  it('trains a guidance-conditioned refiner on target folders at two scales', async () => {
+    const atFour = join(root, 'targets');
+    const atTwo = join(root, 'targets-w2');
+    const made = capture();
+    const targetArgs = ['--classes', '0-9', '-n', '12', '--steps', '6', '--chunk-size', '12'];
+    expect(
+      await runCli(['targets', modelDir, '--out', atTwo, '--guidance-scale', '2', ...targetArgs], {
+        stdout: made.stream,
+        stderr: made.stream,
+      }),
+      made.text(),
+    ).toBe(0);
+    const msd = (targets: string[], extra: string[]) => {
+      const out = capture();
+      const args = [
+        'msd',
+        modelDir,
+        ...targets.flatMap((t) => ['-t', t]),
+        '--out',
+        join(root, 'run-w'),
+        '--rank',
+        '2',
+      ];
+      const rest = [
+        '--steps',
+        '1',
+        '--batch-size',
+        '4',
+        '--num-inference-steps',
+        '2',
+        '--validation-samples',
+        '2',
+      ];
+      return runCli([...args, ...rest, '--tfjs-engine', 'wasm', ...extra], {
+        stdout: out.stream,
+        stderr: out.stream,
+      }).then((code) => ({ code, text: out.text() }));
+    };
+
+    const one = await msd([atFour], ['--guidance-conditioned']);
+    expect(one.code).toBe(1);
+    expect(one.text).toMatch(
+      /InvalidArgumentError: guidance-conditioned training: expected target folders made at two or more guidance scales, got 4 only/,
+    );
+    const plain = await msd([`${atTwo},${atFour}`], []);
+    expect(plain.code).toBe(1);
+    expect(plain.text).toMatch(
+      /got CFG 2 in .*, CFG 4 in .*; train with guidanceConditioned \(--guidance-conditioned\)/,
+    );
+
+    const run = await msd(
+      [atTwo, atFour],
+      ['--guidance-conditioned', '--timestep-embedding', 't_embedder.2$'],
+    );
+    expect(run.code, run.text).toBe(0);
+    expect(run.text).toMatch(/lora refiner conditioned on guidance scales 2, 4/);
+    const refiner = await NoiseRefiner.fromPretrained(join(root, 'run-w', 'refiner'), {
+      backend: onnxruntimeNode(),
+    });
+    expect(refiner.metadata.guidanceConditioned).toBe(true);
+    await refiner.dispose();
+  });
+
   it('reports bad arguments with a typed message and a non-zero exit code', async () => {
     const out = capture();
     const code = await runCli(['targets', modelDir, '--out', join(root, 'x'), '-n', '4'], {
@@ -147,6 +210,6 @@ describe('noiserefine-train', () => {
     );
     const missing = capture();
     expect(await runCli(['msd', modelDir], { stdout: missing.stream, stderr: missing.stream })).toBe(1);
-    expect(missing.text()).toMatch(/required option '-t, --targets <dir>' not specified/);
+    expect(missing.text()).toMatch(/required option '-t, --targets <dirs>' not specified/);
   });
 });

@@ -38,6 +38,8 @@ const list = (value: string) =>
     .split(',')
     .map((v) => v.trim())
     .filter((v) => v !== '');
+/** A list option that may also be repeated: `-t a,b -t c` → [a, b, c]. */
+const lists = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...list(value)];
 
 async function conditionsFrom(options: { classes?: string; conditions?: string }): Promise<Condition[]> {
   if (options.classes && options.conditions) {
@@ -141,7 +143,11 @@ export function buildProgram(io: CliIo): Command {
     .command('msd')
     .description('Train a refiner with multistep score distillation on a target dataset; resumes from --out.')
     .argument('<model>', 'the pipeline folder the targets were made with')
-    .requiredOption('-t, --targets <dir>', 'target dataset folder')
+    .requiredOption(
+      '-t, --targets <dirs>',
+      'target dataset folder(s), comma separated or repeated (several: made at different guidance scales)',
+      lists,
+    )
     .requiredOption('-o, --out <dir>', 'training folder: checkpoint/, validation/, refiner/')
     .addOption(
       new Option('--refiner <kind>', 'refiner network').choices(['lora', 'standalone']).default('lora'),
@@ -180,8 +186,24 @@ export function buildProgram(io: CliIo): Command {
         'cpu',
       ]),
     )
+    .option(
+      '--guidance-conditioned',
+      'condition the refiner on the guidance scale (paper App. A.4); needs targets at two or more scales',
+    )
+    .option(
+      '--timestep-embedding <patterns>',
+      'with --guidance-conditioned: layer patterns of the timestep embedding the scale is added to',
+      list,
+    )
     .option('--export <dir>', 'refiner folder to write at the end (default <out>/refiner)')
     .action(async (modelDir: string, o) => {
+      if (o.timestepEmbedding && !o.guidanceConditioned) {
+        throw new InvalidArgumentError(
+          'msd: --timestep-embedding applies to --guidance-conditioned runs only',
+        );
+      }
+      const targets: TargetDataset[] = [];
+      for (const dir of o.targets as string[]) targets.push(await TargetDataset.open(dir));
       const { tfjsBackend } = await import('@noiserefine/tfjs');
       const tfjs = await tfjsBackend(o.tfjsEngine ? { engine: o.tfjsEngine as EngineName } : {});
       const model = await loadTrainingModel(modelDir, {
@@ -197,28 +219,40 @@ export function buildProgram(io: CliIo): Command {
               ...(o.alpha === undefined ? {} : { alpha: o.alpha }),
               ...(o.loraTargets ? { targets: o.loraTargets } : {}),
             };
-      const trainer = await MsdTrainer.create(model, await TargetDataset.open(o.targets), tfjs, {
-        outputDir: o.out,
-        refiner,
-        maxSteps: o.steps,
-        numInferenceSteps: o.numInferenceSteps,
-        batchSize: o.batchSize,
-        learningRate: o.lr,
-        weightDecay: o.weightDecay,
-        warmupSteps: o.warmup,
-        maxGradNorm: o.maxGradNorm,
-        seed: o.seed,
-        ...(o.validationSamples === undefined ? {} : { validationSamples: o.validationSamples }),
-        validateEvery: o.validateEvery,
-        checkpointEvery: o.checkpointEvery,
-      });
+      let trainer: MsdTrainer;
+      try {
+        trainer = await MsdTrainer.create(model, targets, tfjs, {
+          outputDir: o.out,
+          refiner,
+          maxSteps: o.steps,
+          numInferenceSteps: o.numInferenceSteps,
+          batchSize: o.batchSize,
+          learningRate: o.lr,
+          weightDecay: o.weightDecay,
+          warmupSteps: o.warmup,
+          maxGradNorm: o.maxGradNorm,
+          seed: o.seed,
+          ...(o.validationSamples === undefined ? {} : { validationSamples: o.validationSamples }),
+          validateEvery: o.validateEvery,
+          checkpointEvery: o.checkpointEvery,
+          ...(o.guidanceConditioned
+            ? {
+                guidanceConditioned: true,
+                ...(o.timestepEmbedding ? { guidanceEmbedding: { patterns: o.timestepEmbedding } } : {}),
+              }
+            : {}),
+        });
+      } catch (error) {
+        await model.dispose();
+        throw error;
+      }
       const progress = createProgress({
         format: 'msd {bar} {value}/{total} steps | loss {loss} | lr {lr} | {rate} | ETA {eta_formatted}',
         stream: io.stderr,
         enabled: showBars,
       });
       io.stdout.write(
-        `msd: ${model.family} "${model.baseModel}", ${refiner.kind} refiner, tfjs on ${tfjs.engineReport.engine}${trainer.step > 0 ? `, resuming at step ${trainer.step}` : ''}\n`,
+        `msd: ${model.family} "${model.baseModel}", ${refiner.kind} refiner${o.guidanceConditioned ? ` conditioned on guidance scales ${trainer.dataset.guidanceScales.join(', ')}` : ''}, tfjs on ${tfjs.engineReport.engine}${trainer.step > 0 ? `, resuming at step ${trainer.step}` : ''}\n`,
       );
       progress.start(o.steps, trainer.step, { loss: '-', lr: '-', rate: '-' });
       try {

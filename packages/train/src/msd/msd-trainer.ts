@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { access, appendFile, mkdir } from 'node:fs/promises';
+import { access, appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   InvalidArgumentError,
+  ModelLoadError,
   ModelSignatureError,
   msdLoss,
   type RefinerMetadata,
@@ -19,9 +20,11 @@ import {
   trainStep,
 } from '@noiserefine/tfjs';
 import type { TargetDataset } from '../targets/target-dataset';
+import type { TargetManifest } from '../targets/target-format';
+import { TargetMixture } from '../targets/target-mixture';
 import type { TrainingModel } from '../training-model';
 import { type DataCursor, DataOrder } from './data-order';
-import { type RefinerArchitecture, RefinerNetwork } from './refiner-network';
+import { type RefinerArchitecture, type RefinerGuidanceEmbedding, RefinerNetwork } from './refiner-network';
 import { unguidedEnd } from './unguided-trajectory';
 import { type ValidationReport, validateRefiner } from './validation';
 
@@ -42,7 +45,7 @@ export interface MsdTrainingOptions {
   maxGradNorm?: number;
   /** Seeds the refiner's initial weights and the data order (default 0). */
   seed?: number;
-  /** The last samples of the dataset held out for validation (default 8, fewer for tiny sets). */
+  /** The last samples of the dataset (of each folder) held out for validation (default 8, fewer for tiny sets). */
   validationSamples?: number;
   /** Validate (loss and PNG grid) every K steps; 0: only at the end (default 0). */
   validateEvery?: number;
@@ -50,7 +53,17 @@ export interface MsdTrainingOptions {
   checkpointEvery?: number;
   /** tfjs convolutions: 'patches' trains on every engine (default on wasm). */
   convolution?: ConvolutionMode;
+  /**
+   * Condition the refiner on the guidance scale (paper App. A.4): the targets must come from
+   * folders made at two or more CFG scales, and each sample is fed its folder's scale.
+   */
+  guidanceConditioned?: boolean;
+  /** How w is embedded (sinusoid width, timestep-embedding pattern); see addGuidanceEmbedding. */
+  guidanceEmbedding?: RefinerGuidanceEmbedding;
 }
+
+type ResolvedOptions = Required<Omit<MsdTrainingOptions, 'convolution' | 'guidanceEmbedding'>> &
+  Pick<MsdTrainingOptions, 'guidanceEmbedding'>;
 
 export interface MsdStepReport {
   step: number;
@@ -78,6 +91,17 @@ interface CheckpointState {
   fingerprint: string;
   settings: Record<string, unknown>;
   lastLoss?: number;
+}
+
+/** The trainer's state in a checkpoint's manifest, read before any tensor is restored. */
+async function readCheckpointState(dir: string): Promise<CheckpointState | undefined> {
+  const file = join(dir, 'checkpoint.json');
+  try {
+    const manifest = JSON.parse(await readFile(file, 'utf8')) as { metadata?: CheckpointState };
+    return manifest.metadata;
+  } catch (error) {
+    throw new ModelLoadError(file, `no readable checkpoint manifest (${String(error)})`, { cause: error });
+  }
 }
 
 function positiveInteger(value: number, what: string, allowZero = false): number {
@@ -123,10 +147,11 @@ export class MsdTrainer {
 
   private constructor(
     readonly model: TrainingModel,
-    readonly dataset: TargetDataset,
+    /** The target folders as one sample list (one folder, or several at different guidance scales). */
+    readonly dataset: TargetMixture,
     readonly network: RefinerNetwork,
     readonly optimizer: AdamW,
-    readonly options: Required<Omit<MsdTrainingOptions, 'convolution'>>,
+    readonly options: ResolvedOptions,
     readonly trainIndices: readonly number[],
     readonly validationIndices: readonly number[],
     readonly fingerprint: string,
@@ -134,14 +159,20 @@ export class MsdTrainer {
     this.#order = new DataOrder(trainIndices, options.seed);
   }
 
+  /** `targets`: one folder, or several (made at different guidance scales for a guidance-conditioned refiner). */
   static async create(
     model: TrainingModel,
-    dataset: TargetDataset,
+    targets: TargetDataset | readonly TargetDataset[],
     tfjs: TfjsBackend,
     options: MsdTrainingOptions,
   ): Promise<MsdTrainer> {
-    checkDatasetMatchesModel(dataset, model);
-    const resolved: Required<Omit<MsdTrainingOptions, 'convolution'>> = {
+    const parts: readonly TargetDataset[] = Array.isArray(targets) ? targets : [targets as TargetDataset];
+    for (const part of parts) checkDatasetMatchesModel(part, model);
+    const dataset = new TargetMixture(parts);
+    const guidanceConditioned = options.guidanceConditioned ?? false;
+    dataset.checkGuidance(guidanceConditioned);
+    const smallest = Math.min(...parts.map((p) => p.size));
+    const resolved: ResolvedOptions = {
       outputDir: options.outputDir,
       refiner: options.refiner,
       maxSteps: positiveInteger(options.maxSteps, 'maxSteps'),
@@ -153,20 +184,18 @@ export class MsdTrainer {
       maxGradNorm: options.maxGradNorm ?? 1,
       seed: positiveInteger(options.seed ?? 0, 'seed', true),
       validationSamples: positiveInteger(
-        options.validationSamples ?? Math.min(8, Math.floor(dataset.size / 4)),
+        options.validationSamples ?? Math.min(8, Math.floor(smallest / 4)),
         'validationSamples',
         true,
       ),
       validateEvery: positiveInteger(options.validateEvery ?? 0, 'validateEvery', true),
       checkpointEvery: positiveInteger(options.checkpointEvery ?? 100, 'checkpointEvery'),
+      guidanceConditioned,
+      ...(options.guidanceEmbedding ? { guidanceEmbedding: options.guidanceEmbedding } : {}),
     };
     const held = resolved.validationSamples;
-    if (held >= dataset.size) {
-      throw new InvalidArgumentError(
-        `MSD training: expected fewer validation samples than the ${dataset.size} targets, got ${held}`,
-      );
-    }
-    const all = Array.from({ length: dataset.size }, (_, i) => i);
+    const split = dataset.split(held);
+    // A plain one-folder run hashes exactly what it always did, so its checkpoints still resume.
     const settings = {
       refiner: resolved.refiner,
       maxSteps: resolved.maxSteps,
@@ -178,12 +207,17 @@ export class MsdTrainer {
       maxGradNorm: resolved.maxGradNorm,
       seed: resolved.seed,
       validationSamples: held,
-      manifest: dataset.manifest,
+      ...(parts.length === 1 ? { manifest: parts[0]?.manifest } : { manifests: dataset.manifests }),
+      ...(guidanceConditioned
+        ? { guidanceConditioned, guidanceEmbedding: options.guidanceEmbedding ?? {} }
+        : {}),
     };
     const fingerprint = createHash('sha256').update(JSON.stringify(settings)).digest('hex');
     const network = await RefinerNetwork.create(model, resolved.refiner, tfjs, {
       seed: resolved.seed,
       convolution: options.convolution,
+      guidanceConditioned,
+      ...(options.guidanceEmbedding ? { guidanceEmbedding: options.guidanceEmbedding } : {}),
     });
     const optimizer = new AdamW({
       lr: resolved.learningRate,
@@ -199,8 +233,8 @@ export class MsdTrainer {
       network,
       optimizer,
       resolved,
-      all.slice(0, dataset.size - held),
-      all.slice(dataset.size - held),
+      split.train,
+      split.validation,
       fingerprint,
     );
     await trainer.#resumeIfSaved();
@@ -225,17 +259,19 @@ export class MsdTrainer {
     } catch {
       return;
     }
-    const loaded = await loadCheckpoint(this.checkpointDir, {
-      variables: this.network.variables,
-      optimizer: this.optimizer,
-    });
-    const state = loaded.metadata as CheckpointState | undefined;
-    if (state?.format !== CHECKPOINT_FORMAT || state.fingerprint !== this.fingerprint) {
-      const before = JSON.stringify(state?.settings ?? null);
+    // Settings first: another run's weights may not even fit this network's variables.
+    const saved = await readCheckpointState(this.checkpointDir);
+    if (saved?.format !== CHECKPOINT_FORMAT || saved.fingerprint !== this.fingerprint) {
+      const before = JSON.stringify(saved?.settings ?? null);
       throw new InvalidArgumentError(
         `${this.checkpointDir} holds a checkpoint of another training run (settings ${before}); expected one with the same settings and targets, or use another output folder`,
       );
     }
+    const loaded = await loadCheckpoint(this.checkpointDir, {
+      variables: this.network.variables,
+      optimizer: this.optimizer,
+    });
+    const state = loaded.metadata as unknown as CheckpointState;
     this.#step = loaded.step;
     this.#lastLoss = state.lastLoss;
     this.#order = new DataOrder(this.trainIndices, this.options.seed, state.cursor);
@@ -267,7 +303,11 @@ export class MsdTrainer {
     const shape = [batchSize, ...this.model.latentShape];
     const tensors = this.network.tfjs.tensors;
     const conditioned = await this.model.conditioned(indices.map((i) => this.dataset.condition(i)));
-    const { feeds, dispose } = await this.network.feeds(conditioned.spec, batchSize);
+    const { feeds, dispose } = await this.network.feeds(
+      conditioned.spec,
+      batchSize,
+      this.network.guidanceConditioned ? this.dataset.gatherGuidanceScales(indices) : undefined,
+    );
     const noise = tensors.fromData(this.dataset.gatherNoises(indices), shape);
     const target = tensors.fromData(this.dataset.gatherTargets(indices), shape);
     try {
@@ -363,7 +403,9 @@ export class MsdTrainer {
 
   /** Writes the refiner folder (model.onnx with LoRA merged, config.json); default `<outputDir>/refiner`. */
   async exportRefiner(dir = join(this.options.outputDir, 'refiner')): Promise<RefinerMetadata> {
-    const m = this.dataset.manifest;
+    const manifests = this.dataset.manifests;
+    const m = manifests[0] as TargetManifest;
+    const several = manifests.length > 1;
     return this.network.export(dir, {
       method: 'msd',
       steps: this.#step,
@@ -371,9 +413,12 @@ export class MsdTrainer {
       batch_size: this.options.batchSize,
       learning_rate: this.options.learningRate,
       architecture: this.options.refiner,
-      target_guidance: m.guidance,
-      target_num_inference_steps: m.num_inference_steps,
-      target_samples: m.num_samples,
+      target_guidance: several ? manifests.map((t) => t.guidance) : m.guidance,
+      target_num_inference_steps: several
+        ? manifests.map((t) => t.num_inference_steps)
+        : m.num_inference_steps,
+      target_samples: several ? manifests.map((t) => t.num_samples) : m.num_samples,
+      ...(this.network.guidanceConditioned ? { guidance_scales: this.dataset.guidanceScales } : {}),
       ...(this.#lastLoss === undefined ? {} : { final_loss: this.#lastLoss }),
       ...(this.#lastValidation
         ? {

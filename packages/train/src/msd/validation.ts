@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type RgbImage, tensor } from '@noiserefine/core';
 import { writeFileAtomic } from '../atomic-file';
 import { latentPreview, pngGrid } from '../images/png-grid';
-import type { TargetDataset } from '../targets/target-dataset';
+import type { TargetSamples } from '../targets/target-mixture';
 import type { TrainingModel } from '../training-model';
 import type { RefinerNetwork } from './refiner-network';
 import { unguidedEnd } from './unguided-trajectory';
@@ -38,7 +38,7 @@ async function pictures(model: TrainingModel, values: Float32Array, batch: numbe
 export async function validateRefiner(options: {
   network: RefinerNetwork;
   model: TrainingModel;
-  dataset: TargetDataset;
+  dataset: TargetSamples;
   indices: readonly number[];
   numInferenceSteps: number;
   step: number;
@@ -48,7 +48,11 @@ export async function validateRefiner(options: {
   const { network, model, dataset, indices, numInferenceSteps } = options;
   const n = indices.length;
   const conditioned = await model.conditioned(indices.map((i) => dataset.condition(i)));
-  const { feeds, dispose } = await network.feeds(conditioned.spec, n);
+  const { feeds, dispose } = await network.feeds(
+    conditioned.spec,
+    n,
+    network.guidanceConditioned ? dataset.gatherGuidanceScales(indices) : undefined,
+  );
   const noiseValues = dataset.gatherNoises(indices);
   const targets = dataset.gatherTargets(indices);
   const noise = network.tfjs.tensors.fromData(noiseValues, [n, ...model.latentShape]);

@@ -81,6 +81,11 @@ export class TargetDataset {
     return this.#gather(this.targets, indices);
   }
 
+  /** The CFG scale w of samples `indices`: the folder's, for each. */
+  gatherGuidanceScales(indices: readonly number[]): Float32Array {
+    return new Float32Array(indices.length).fill(this.manifest.guidance.guidance_scale);
+  }
+
   #gather(source: Float32Array, indices: readonly number[]): Float32Array {
     const n = this.sampleSize;
     const out = new Float32Array(indices.length * n);
