@@ -1,4 +1,4 @@
-import { Generator, InvalidArgumentError, ModelSignatureError } from '@noiserefine/core';
+import { InvalidArgumentError, ModelSignatureError } from '@noiserefine/core';
 import { describe, expect, it } from 'vitest';
 import { silu } from '../builder/layers/activations';
 import { labelEmbedding, timestepEmbedder } from '../builder/layers/embeddings';
@@ -6,10 +6,11 @@ import { GraphBuilder } from '../builder/graph-builder';
 import { linear } from '../builder/layers/linear';
 import { getMetadata } from '../builder/metadata';
 import { type ModelProto, onnx, type TensorProto } from '../proto';
-import { float32Tensor, readFloat32 } from './lora-tensors';
+import { readFloat32 } from './lora-tensors';
 import { addGuidanceEmbedding, guidanceEmbeddingRecord } from './guidance-embedding';
 import { makeRefinerGraph, refinerTrainable } from './refiner-graph';
 import { findTimestepEmbedding } from './timestep-embedding';
+import { perturbed } from './test-support/perturbed-initializers';
 import { loadPagFixture, maxAbsDiff, runModel, type TensorRecord } from './test-support/pag-fixtures';
 
 const floats = (data: number[], shape: number[]): TensorRecord => ({ dtype: 'float32', shape, data });
@@ -40,22 +41,6 @@ function sitLike(): ModelProto {
   const h = g.mul(linear(g, x, { name: 'x_embedder', inFeatures: 8, outFeatures: 12 }), silu(g, c));
   g.output(linear(g, h, { name: 'final_layer.linear', inFeatures: 12, outFeatures: 8 }), 'velocity');
   return g.toModel();
-}
-
-/** Sets the named initializers to seeded values, as after training. */
-function perturbed(model: ModelProto, names: readonly string[], seed: number): ModelProto {
-  const chosen = new Set(names);
-  const generator = new Generator(seed);
-  const initializer = ((model.graph?.initializer ?? []) as TensorProto[]).map((t) =>
-    chosen.has(t.name ?? '')
-      ? float32Tensor(
-          t.name ?? '',
-          generator.randnValues(readFloat32(t).length).map((v) => v * 0.2),
-          (t.dims ?? []).map(Number),
-        )
-      : t,
-  );
-  return onnx.ModelProto.create({ ...model, graph: { ...model.graph, initializer } });
 }
 
 const initializer = (model: ModelProto, name: string) =>
@@ -188,7 +173,7 @@ describe('addGuidanceEmbedding on builder graphs', () => {
   it('with a trained projection matches emb + proj(sincos(w)) computed independently', async () => {
     const model = unetLike();
     const { model: zero, trainable } = addGuidanceEmbedding(model);
-    const conditioned = perturbed(zero, trainable, 5);
+    const conditioned = perturbed(zero, trainable, 5, 0.2);
     const scales = [1.5, 4, 9.5];
     const out = await runModel(conditioned, withScales(inputs, scales), 'out_sample');
     const reference = await referenceOutput(model, conditioned, withScales(inputs, scales), 'out_sample');
@@ -212,7 +197,7 @@ describe('addGuidanceEmbedding on builder graphs', () => {
     });
     expect(record).toMatchObject({ frequencyDim: 32, scale: 1000, flipSinToCos: false, input: 'w' });
     expect(trainable).toEqual(['w_embedding.linear.weight', 'w_embedding.linear.bias']);
-    const conditioned = perturbed(zero, trainable, 6);
+    const conditioned = perturbed(zero, trainable, 6, 0.2);
     const scales = [0.002, 0.004, 0.008];
     const out = await runModel(conditioned, { ...inputs, w: floats(scales, [3]) }, 'out_sample');
     const reference = await referenceOutput(
@@ -239,7 +224,7 @@ describe('addGuidanceEmbedding on builder graphs', () => {
     expect(await runModel(zero, withScales(sitInputs, [3, 6]), 'velocity')).toEqual(
       await runModel(model, sitInputs, 'velocity'),
     );
-    const conditioned = perturbed(zero, trainable, 7);
+    const conditioned = perturbed(zero, trainable, 7, 0.2);
     const out = await runModel(conditioned, withScales(sitInputs, [3, 6]), 'velocity');
     const reference = await referenceOutput(model, conditioned, withScales(sitInputs, [3, 6]), 'velocity');
     expect(maxAbsDiff(out, reference)).toBeLessThan(1e-5);
@@ -255,7 +240,7 @@ describe.each([
   it('conditions its LoRA refiner: exact at init, emb + proj(sincos(w)) once trained', async () => {
     const refiner = makeRefinerGraph(bytes, { kind: 'lora', rank: 2, family, baseModel: `tiny-${name}` });
     // As after some training: LoRA and the output projection are live.
-    const live = perturbed(refiner.model, refiner.trainable, 11);
+    const live = perturbed(refiner.model, refiner.trainable, 11, 0.2);
     const { model: zero, record, trainable } = addGuidanceEmbedding(live);
     expect(record.layer).toBe(layer);
     expect(record.frequencyDim).toBe(frequencyDim);
@@ -268,7 +253,7 @@ describe.each([
     expect(await runModel(zero, withScales(fixture.inputs, scales), fixture.outputName)).toEqual(
       unconditioned,
     );
-    const conditioned = perturbed(zero, trainable, 12);
+    const conditioned = perturbed(zero, trainable, 12, 0.2);
     const out = await runModel(conditioned, withScales(fixture.inputs, scales), fixture.outputName);
     const reference = await referenceOutput(
       live,

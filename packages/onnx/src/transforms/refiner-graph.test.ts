@@ -1,29 +1,13 @@
-import { Generator, InvalidArgumentError } from '@noiserefine/core';
+import { InvalidArgumentError } from '@noiserefine/core';
 import { describe, expect, it } from 'vitest';
 import { getMetadata } from '../builder/metadata';
 import { GraphBuilder } from '../builder/graph-builder';
 import { linear } from '../builder/layers/linear';
-import { decodeModel, type ModelProto, onnx, type TensorProto } from '../proto';
+import { decodeModel, type ModelProto } from '../proto';
 import { loraLayers } from './lora';
-import { float32Tensor, readFloat32 } from './lora-tensors';
 import { findOutputProjection, makeRefinerGraph, refinerTrainable } from './refiner-graph';
+import { perturbed } from './test-support/perturbed-initializers';
 import { loadPagFixture, maxAbsDiff, runModel } from './test-support/pag-fixtures';
-
-/** Sets the named initializers to seeded values, as after a training step. */
-function perturbed(model: ModelProto, names: readonly string[], seed: number): ModelProto {
-  const chosen = new Set(names);
-  const generator = new Generator(seed);
-  const initializer = ((model.graph?.initializer ?? []) as TensorProto[]).map((t) =>
-    chosen.has(t.name ?? '')
-      ? float32Tensor(
-          t.name ?? '',
-          generator.randnValues(readFloat32(t).length).map((v) => v * 0.1),
-          (t.dims ?? []).map(Number),
-        )
-      : t,
-  );
-  return onnx.ModelProto.create({ ...model, graph: { ...model.graph, initializer } });
-}
 
 const inputNames = (m: ModelProto) => (m.graph?.input ?? []).map((i) => i.name);
 
@@ -56,7 +40,7 @@ describe.each([
     expect(refinerTrainable(model)).toEqual(trainable);
     expect(getMetadata(model)).toMatchObject({ family, base_model: `tiny-${name}`, kind: 'lora' });
     // Once trained, the residual is live.
-    const trained = await runModel(perturbed(model, trainable, 1), record.inputs, record.outputName);
+    const trained = await runModel(perturbed(model, trainable, 1, 0.1), record.inputs, record.outputName);
     expect(maxAbsDiff(trained, out)).toBeGreaterThan(1e-3);
     expect(trained.every(Number.isFinite)).toBe(true);
   });
@@ -77,7 +61,7 @@ describe.each([
     expect(out.length).toBe(2 * 4 * 8 * 8);
     expect(out.every((v) => v === 0)).toBe(true);
     expect(trainable).toContain('final_layer.linear.weight');
-    const trained = await runModel(perturbed(model, trainable, 2), record.inputs, record.outputName);
+    const trained = await runModel(perturbed(model, trainable, 2, 0.1), record.inputs, record.outputName);
     expect(trained.some((v) => Math.abs(v) > 1e-3)).toBe(true);
   });
 });
