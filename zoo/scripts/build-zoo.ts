@@ -46,7 +46,7 @@ const STAGES: Stage[] = [
           '--checkpoint-dir',
           '.cache/train-sit-long',
         ],
-        ...['--checkpoint-every', '200', '--guidance-scale', '6'],
+        ...['--checkpoint-every', '200', '--guidance-scale', '8'],
       ),
     ],
   },
