@@ -20,7 +20,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Generator, InvalidArgumentError, NoiseRefineError, type Tensor } from '@noiserefine/core';
+import { Generator, NoiseRefineError, type Tensor } from '@noiserefine/core';
 import { onnxruntimeNode } from '@noiserefine/onnxruntime-node';
 import { tfjsBackend } from '@noiserefine/tfjs';
 import { derivedSeed, type RefinerArchitecture, RefinerNetwork } from '@noiserefine/train';
@@ -47,6 +47,7 @@ import {
   type StepCost,
   type StepMode,
 } from '../src/noiserefine/msd-vs-full/step-cost';
+import { positiveOption } from '../src/script-helpers';
 
 const { values } = parseArgs({
   options: {
@@ -70,20 +71,10 @@ const invocationDir = process.env.INIT_CWD ?? process.cwd();
 const userPath = (p: string) => (isAbsolute(p) ? p : resolve(invocationDir, p));
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
-function positive(name: string, raw: string | undefined, integer = true): number {
-  const v = Number(raw);
-  if (raw === undefined || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new InvalidArgumentError(
-      `--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return v;
-}
-
-const numInferenceSteps = positive('steps', values.steps);
+const numInferenceSteps = positiveOption('steps', values.steps);
 const targetSteps = 20;
-const batchSize = positive('batch', values.batch);
-const repeats = positive('repeats', values.repeats);
+const batchSize = positiveOption('batch', values.batch);
+const repeats = positiveOption('repeats', values.repeats);
 /** (a): a small standalone refiner, so its parameters are not the denoiser's. */
 const comparisonRefiner: RefinerArchitecture = { kind: 'standalone', hiddenSize: 32, depth: 1 };
 /** (c): the refiner the zoo ships (LoRA on the denoiser), at its training batch. */
@@ -113,7 +104,7 @@ async function noiseValues(model: MsdBenchModel, index: number): Promise<Float32
 }
 
 async function gradientAgreement(model: MsdBenchModel, tfjs: Awaited<ReturnType<typeof tfjsBackend>>) {
-  const samples = positive('samples', values.samples);
+  const samples = positiveOption('samples', values.samples);
   const network = await RefinerNetwork.create(model.training, comparisonRefiner, tfjs, { seed: 0 });
   perturbZeroVariables(network.variables, perturbStd, 7);
   const perSample: MsdVsFullReport['gradients']['samples'] = [];
@@ -122,7 +113,7 @@ async function gradientAgreement(model: MsdBenchModel, tfjs: Awaited<ReturnType<
   const sweep = (values['steps-sweep'] ?? '')
     .split(',')
     .filter(Boolean)
-    .map((s) => positive('steps-sweep', s));
+    .map((s) => positiveOption('steps-sweep', s));
   const bySteps = new Map<number, GradientComparison[]>(sweep.map((n) => [n, []]));
   try {
     for (let i = 0; i < samples; i++) {
@@ -193,9 +184,9 @@ async function gradientAgreement(model: MsdBenchModel, tfjs: Awaited<ReturnType<
 }
 
 async function noiseOptimisation(model: MsdBenchModel, tfjs: Awaited<ReturnType<typeof tfjsBackend>>) {
-  const steps = positive('fig6-steps', values['fig6-steps']);
-  const learningRate = positive('fig6-lr', values['fig6-lr'], false);
-  const count = positive('fig6-samples', values['fig6-samples']);
+  const steps = positiveOption('fig6-steps', values['fig6-steps']);
+  const learningRate = positiveOption('fig6-lr', values['fig6-lr'], false);
+  const count = positiveOption('fig6-samples', values['fig6-samples']);
   const runs: MsdVsFullReport['noiseOptimisation']['runs'] = [];
   for (let i = 0; i < count; i++) {
     const label = (3 + i) % 10;

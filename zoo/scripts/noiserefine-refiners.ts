@@ -36,6 +36,7 @@ import {
 } from '../src/noiserefine/refiner-recipe';
 import { ChildRunner } from '../src/child-runner';
 import { denoiserSha256, readZooModelInfo, zooModelMissing } from '../src/noiserefine/zoo-model-folder';
+import { positiveOption } from '../src/script-helpers';
 
 const { values } = parseArgs({
   options: {
@@ -56,25 +57,15 @@ const zooDir = fileURLToPath(new URL('..', import.meta.url));
 const cacheDir = join(zooDir, '.cache', 'refiners');
 const log = (message: string) => process.stdout.write(`${new Date().toISOString()} ${message}\n`);
 
-function positive(name: string, raw: string | undefined, integer = true): number {
-  const v = Number(raw);
-  if (raw === undefined || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new InvalidArgumentError(
-      `--${name}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return v;
-}
-
 const msdSteps = parsePerModel('steps', values.steps ?? '', { integer: true, min: 1 });
 const msd: MsdSettings = {
   ...DEFAULT_MSD_SETTINGS,
-  batchSize: positive('batch-size', values['batch-size']),
-  rank: positive('rank', values.rank),
-  learningRate: positive('lr', values.lr, false),
+  batchSize: positiveOption('batch-size', values['batch-size']),
+  rank: positiveOption('rank', values.rank),
+  learningRate: positiveOption('lr', values.lr, false),
 };
 const msdFor = (model: string): MsdSettings => ({ ...msd, steps: msdSteps(model) });
-const numSamples = positive('samples', values.samples);
+const numSamples = positiveOption('samples', values.samples);
 const pagScales = parsePerModel('pag-scale', values['pag-scale'] ?? '0', { integer: false, min: 0 });
 const models = (values.models ?? '')
   .split(',')

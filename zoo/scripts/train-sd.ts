@@ -34,7 +34,7 @@ import { readTextEncoders, untrainedUNet, writeSDModelFolder } from '../src/netw
 import { familyAlphasCumprod, SDTrainer, type SDTrainingConfig } from '../src/networks/sd-trainer';
 import { countParameters } from '../src/networks/sit';
 import { buildSDUNet } from '../src/networks/sd-unet';
-import { runTraining, startRun } from '../src/training/run-training';
+import { startRun } from '../src/training/run-training';
 import { formatDuration, TrainingClock } from '../src/training/training-clock';
 
 const { values } = parseArgs({
@@ -221,19 +221,8 @@ if (values.preview) {
   process.exit(0);
 }
 
-const save = () => trainer.saveCheckpoint(checkpointDir, run.checkpointMetadata());
-
 if (!values['export-only']) {
-  const finished = await runTraining({
-    trainer,
-    clock,
-    totalSteps: config.totalSteps,
-    logEvery,
-    checkpointEvery,
-    evalBatches,
-    save,
-    log,
-  });
+  const finished = await run.train({ totalSteps: config.totalSteps, logEvery, checkpointEvery, evalBatches });
   if (!finished) process.exit(0);
 }
 

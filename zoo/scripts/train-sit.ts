@@ -26,7 +26,7 @@ import { countParameters, buildSiT, TINY_SIT_CONFIG } from '../src/networks/sit'
 import { type FlowMatchingBatch, FlowMatchingBatches } from '../src/training/flow-matching-batches';
 import { writeSiTModelFolder } from '../src/training/sit-model-folder';
 import { SiTTrainer, type SiTTrainingConfig } from '../src/training/sit-trainer';
-import { runTraining, startRun } from '../src/training/run-training';
+import { startRun } from '../src/training/run-training';
 import { formatDuration, TrainingClock } from '../src/training/training-clock';
 
 const { values } = parseArgs({
@@ -131,19 +131,8 @@ if (values.benchmark !== undefined) {
 const clock = new TrainingClock();
 const initFrom = values['init-from'];
 const run = await startRun({ trainer, clock, checkpointDir, command, initFrom, log });
-const save = () => trainer.saveCheckpoint(checkpointDir, run.checkpointMetadata());
-
 if (!values['export-only']) {
-  const finished = await runTraining({
-    trainer,
-    clock,
-    totalSteps: config.totalSteps,
-    logEvery,
-    checkpointEvery,
-    evalBatches,
-    save,
-    log,
-  });
+  const finished = await run.train({ totalSteps: config.totalSteps, logEvery, checkpointEvery, evalBatches });
   if (!finished) process.exit(0);
 }
 

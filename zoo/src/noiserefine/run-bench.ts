@@ -29,6 +29,7 @@ import {
 import { loadPerturbedDenoiser, withPerturbedDenoiser } from './bench-pipelines';
 import { refinerLowFrequency } from './refiner-residual';
 import { readZooModelInfo, zooModelMissing } from './zoo-model-folder';
+import { median } from '../script-helpers';
 
 export interface BenchOptions {
   /** Folder holding the zoo models (<modelsDir>/<family>/, with refiner/ inside). */
@@ -50,14 +51,6 @@ export interface BenchOptions {
   /** Frequency cutoffs of the low-frequency profile; the first is the headline number. */
   lowFrequencyCutoffs?: readonly number[];
   log?: (message: string) => void;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**

@@ -75,29 +75,33 @@ export interface StartRunOptions<Batch> {
   log(message: string): void;
 }
 
-export interface StartedRun {
+export interface StartedRun<Batch> {
   /** The command that started the run. */
   command: string;
   /** The earlier run a new run took its weights from, recorded in checkpoints and exports. */
   initialisedFrom?: { checkpoint: string; steps: number; command?: string };
-  /** The metadata every checkpoint of this run carries. */
-  checkpointMetadata(): Record<string, unknown>;
+  /** Writes a checkpoint (atomically) with the run's metadata. */
+  save(): Promise<void>;
+  /** runTraining with this run's trainer, clock, checkpoints and log; whether it reached the end. */
+  train(
+    options: Pick<RunTrainingOptions<Batch>, 'totalSteps' | 'logEvery' | 'checkpointEvery' | 'evalBatches'>,
+  ): Promise<boolean>;
 }
 
 /**
  * Resumes the run in `checkpointDir` when it has a checkpoint, else starts a new one, from
  * another run's weights when `initFrom` is given (to train a finished model longer).
  */
-export async function startRun<Batch>(options: StartRunOptions<Batch>): Promise<StartedRun> {
+export async function startRun<Batch>(options: StartRunOptions<Batch>): Promise<StartedRun<Batch>> {
   const { trainer, clock, checkpointDir, log } = options;
   let command = options.command;
-  let initialisedFrom: StartedRun['initialisedFrom'];
+  let initialisedFrom: StartedRun<Batch>['initialisedFrom'];
   if (existsSync(join(checkpointDir, 'checkpoint.json'))) {
     const { step, metadata } = await trainer.loadCheckpoint(checkpointDir);
     clock.restore(metadata);
     if (typeof metadata?.command === 'string') command = metadata.command;
     if (metadata?.initialisedFrom)
-      initialisedFrom = metadata.initialisedFrom as StartedRun['initialisedFrom'];
+      initialisedFrom = metadata.initialisedFrom as StartedRun<Batch>['initialisedFrom'];
     log(
       `resumed from ${checkpointDir} at step ${step} (${formatDuration(clock.elapsedSeconds)} trained so far)`,
     );
@@ -111,13 +115,16 @@ export async function startRun<Batch>(options: StartRunOptions<Batch>): Promise<
   } else {
     log(`starting a new run; checkpoints go to ${checkpointDir}`);
   }
-  return {
-    command,
-    ...(initialisedFrom ? { initialisedFrom } : {}),
-    checkpointMetadata: () => ({
+  const save = () =>
+    trainer.saveCheckpoint(checkpointDir, {
       ...clock.toMetadata(),
       command,
       ...(initialisedFrom ? { initialisedFrom } : {}),
-    }),
+    });
+  return {
+    command,
+    ...(initialisedFrom ? { initialisedFrom } : {}),
+    save,
+    train: (settings) => runTraining({ ...settings, trainer, clock, save, log }),
   };
 }

@@ -165,7 +165,7 @@ describe('SiTTrainer', () => {
       expect(await longer.weights('current')).toEqual(earlierWeights);
       expect(await longer.weights('ema')).toEqual(earlierAverage);
       await longer.trainStep();
-      await longer.saveCheckpoint(dir, run.checkpointMetadata());
+      await run.save();
     } finally {
       longer.dispose();
     }

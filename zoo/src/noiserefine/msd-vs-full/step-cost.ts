@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { balancedLabels } from '../../evaluator/evaluate-model';
 import { fullLoss, stoppedEnd } from './gradient-comparison';
 import { type MsdBenchModel, trajectorySetup } from './msd-bench-model';
+import { median } from '../../script-helpers';
 
 /**
  * One refiner training step, three ways: 'full' back-propagates through the N denoiser calls
@@ -39,14 +40,6 @@ export interface StepCost {
   /** Process RSS before the timed steps, and the process's peak RSS at the end (resource usage). */
   rssBeforeBytes: number;
   maxRssBytes: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Times one training step of the refiner in `mode` and records its memory. Run one mode per process for a clean peak RSS. */
